@@ -1,0 +1,18 @@
+//! The vocabulary every other Strata crate speaks.
+//!
+//! This crate does no I/O. It defines:
+//! - [`Address`]: where a resource lives (`stack/TYPE.NAME["key"]`);
+//! - [`Value`]: a dynamic value that can be *unknown* (not yet computed) or *sensitive* (never shown);
+//! - [`schema`]: what a provider's resource types look like;
+//! - [`Diagnostic`]: an error or warning that points at a place in a file;
+//! - [`provider::Provider`]: the one trait every provider implements — the plugin boundary.
+
+pub mod address;
+pub mod diagnostic;
+pub mod provider;
+pub mod schema;
+pub mod value;
+
+pub use address::{Address, AddressPattern, InstanceKey, Mode};
+pub use diagnostic::{Diagnostic, Severity, Span};
+pub use value::{Path, PathStep, Value};

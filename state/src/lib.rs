@@ -1,0 +1,1 @@
+//! The state model, the StateStore trait and its backends (sled locally).
