@@ -1,0 +1,5 @@
+resource "testing_thing" "main" {
+  name = "one"
+}
+
+variable "region" {}

@@ -1,0 +1,4 @@
+resource "testing_thing" "e" {
+  name = var.missing
+  id   = "cannot set"
+}

@@ -1,0 +1,6 @@
+dependency "base" { stack = "base" }
+dependency "db" { stack = "databse" }
+
+resource "testing_thing" "app" {
+  name = dependency.base.outputs.kubeconfg
+}

@@ -1,0 +1,3 @@
+resource "testing_thing" "a" {
+  name = 
+}

@@ -1,0 +1,4 @@
+resource "testing_thing" "b" {
+  name = "b"
+  tags = { a = "x" 
+}
