@@ -1,1 +1,53 @@
-fn main() {}
+//! `strata`: the command-line front end. The only part of Strata that prints, reads the terminal
+//! and decides exit codes; everything else is in the library crates.
+
+mod args;
+mod commands;
+mod progress;
+mod session;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Exit codes of PRODUCT.md §3.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    /// Changes present (`plan --detailed-exitcode`).
+    pub const CHANGES: u8 = 2;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let code = runtime.block_on(commands::run(cli));
+    // In-flight provider calls were awaited by the engine; anything left is a timer.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    ExitCode::from(code)
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}

@@ -25,7 +25,7 @@ mod variables;
 
 pub use diagnostics::Diagnostics;
 pub use eval::{eval, eval_body, Scope};
-pub use load::{load_project, PROJECT_FILE};
+pub use load::{load_project, load_project_partial, PROJECT_FILE};
 pub use model::{
     Backend, Body, BodyAttribute, BodyBlock, Dependency, Environment, Expr, IgnoreChanges,
     Lifecycle, Local, Output, Project, ProviderBlock, ProviderRef, RefKind, Reference,

@@ -42,6 +42,17 @@ const PROJECT_BLOCKS: &[&str] = &["project", "backend", "environment"];
 
 /// Loads the project at `root`, reporting every error it can find.
 pub fn load_project(root: &Path) -> Result<Project, Diagnostics> {
+    match load_project_partial(root) {
+        (Some(project), diags) if !diags.has_errors() => Ok(project),
+        (_, diags) => Err(diags),
+    }
+}
+
+/// Loads as much of a project as can be loaded, with every diagnostic found on the way: a file
+/// that does not parse or a block that is broken is left out, the rest is kept, so that
+/// `strata validate` can go on checking it and report every error in one run. `None` only when
+/// there is no project file at all.
+pub fn load_project_partial(root: &Path) -> (Option<Project>, Diagnostics) {
     let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     let mut loader = Loader {
         root: root.clone(),
@@ -51,9 +62,9 @@ pub fn load_project(root: &Path) -> Result<Project, Diagnostics> {
     };
     let project_file = root.join(PROJECT_FILE);
     if !project_file.is_file() {
-        return Err(Diagnostic::error(format!("no {PROJECT_FILE} in {}", root.display()))
-            .with_hint(format!("a project is a folder with {PROJECT_FILE} at its root, holding at least: project \"NAME\" {{}}"))
-            .into());
+        let d = Diagnostic::error(format!("no {PROJECT_FILE} in {}", root.display()))
+            .with_hint(format!("a project is a folder with {PROJECT_FILE} at its root, holding at least: project \"NAME\" {{}}"));
+        return (None, d.into());
     }
     let (name, backend, environments) = loader.project_file();
     let mut stacks = BTreeMap::new();
@@ -61,17 +72,15 @@ pub fn load_project(root: &Path) -> Result<Project, Diagnostics> {
         let stack = loader.stack(&name, &dir);
         stacks.insert(name, stack);
     }
-    if loader.diags.has_errors() {
-        return Err(loader.diags);
-    }
-    Ok(Project {
+    let project = Project {
         root,
         name: name.unwrap_or_default(),
         backend,
         environments,
         stacks,
         sources: loader.sources,
-    })
+    };
+    (Some(project), loader.diags)
 }
 
 /// The diagnostic for a parse error.

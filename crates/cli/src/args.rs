@@ -1,0 +1,165 @@
+//! Command-line flags.
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "strata",
+    version,
+    about = "Infrastructure as code for Kubernetes platforms on several clouds",
+    long_about = "Strata plans and applies micro-stacks (base, database, deploy) as one dependency graph, \
+                  keeps their state locally or in a shared bucket, and reports drift."
+)]
+pub struct Cli {
+    /// The project root (default: the nearest parent folder with strata.hcl).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The environment whose variables and state to use.
+    #[arg(long, global = true, env = "STRATA_ENV", value_name = "NAME")]
+    pub env: Option<String>,
+    /// More log output on stderr: -v for info, -vv for debug (RUST_LOG also works).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Plain output without colour (output is plain in any case when not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the project, its providers and its state backend.
+    Init,
+    /// Check the configuration without touching state or the network.
+    Validate {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Make the cloud match the configuration.
+    Apply(ApplyArgs),
+    /// Delete everything the selected stacks manage.
+    Destroy(DestroyArgs),
+    /// Show a stack's outputs.
+    Output {
+        stack: String,
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Print one output's bare value, sensitive ones included.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Show the stack and resource graph.
+    Graph {
+        stacks: Vec<String>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Show a saved plan file.
+    Show {
+        planfile: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect and edit state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// List providers, their resource types and attribute schemas.
+    Providers {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Selection {
+    /// Stacks to work on (default: all of them).
+    pub stacks: Vec<String>,
+    /// Every stack of the project, in dependency order.
+    #[arg(long)]
+    pub all: bool,
+    /// Only this resource (and what it depends on); repeatable.
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
+    /// Leave out this resource (and what depends on it); repeatable.
+    #[arg(long, value_name = "ADDR")]
+    pub exclude: Vec<String>,
+    /// How many operations may run at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
+    /// Read every resource from the cloud before planning (--refresh=false to skip).
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub refresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Save the plan to FILE for a later `strata apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Plan deleting everything instead.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Exit 0 with no changes, 2 with changes, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Print the plan as JSON (see docs/plan-json.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Stacks, and optionally a plan file saved by `strata plan --out`.
+    #[arg(value_name = "STACK|PLANFILE")]
+    pub args: Vec<String>,
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
+    #[arg(long, value_name = "ADDR")]
+    pub exclude: Vec<String>,
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub refresh: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the resources in state.
+    List { stacks: Vec<String> },
+    /// Show one resource's attributes (sensitive ones masked).
+    Show { address: String },
+    /// Forget a resource without deleting it from the cloud.
+    Rm { address: String },
+    /// Move a resource to another address in the same stack.
+    Mv { source: String, destination: String },
+    /// List the saved versions of a stack's state.
+    History { stack: String },
+}

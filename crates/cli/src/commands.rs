@@ -1,0 +1,706 @@
+//! One function per command. Each returns the exit code or an error that `report` prints.
+
+use crate::args::{
+    ApplyArgs, Cli, Command, DestroyArgs, GraphFormat, PlanArgs, Selection, StateCommand,
+};
+use crate::exit;
+use crate::progress::{Progress, Quiet};
+use crate::session::{self, hinted, ConfigErrors, Hinted};
+use anyhow::Context;
+use std::collections::BTreeSet;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use strata_core::{Address, AddressPattern, Diagnostic, Value};
+use strata_engine::stacks;
+use strata_engine::{ApplyReport, EngineError, Options};
+use strata_plan::{Action, Plan};
+use tokio_util::sync::CancellationToken;
+
+pub async fn run(cli: Cli) -> u8 {
+    let result = match &cli.command {
+        Command::Init => init(&cli).await,
+        Command::Validate { json } => validate(&cli, *json),
+        Command::Plan(a) => plan(&cli, a).await,
+        Command::Apply(a) => apply(&cli, a).await,
+        Command::Destroy(a) => destroy(&cli, a).await,
+        Command::Output {
+            stack,
+            name,
+            json,
+            raw,
+        } => output(&cli, stack, name.as_deref(), *json, *raw).await,
+        Command::Graph {
+            stacks,
+            all,
+            format,
+        } => graph(&cli, stacks, *all, *format),
+        Command::Show { planfile, json } => show(planfile, *json),
+        Command::State(s) => state(&cli, s).await,
+        Command::Providers { json } => providers(*json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => report(e),
+    }
+}
+
+/// Prints an error the way users read it: diagnostics with their source lines, or one
+/// `error:` line with a `hint:` where there is a next step.
+fn report(e: anyhow::Error) -> u8 {
+    let diags = if let Some(ConfigErrors(d)) = e.downcast_ref::<ConfigErrors>() {
+        Some(d.clone())
+    } else if let Some(EngineError::Config(d)) = e.downcast_ref::<EngineError>() {
+        Some(d.clone())
+    } else {
+        None
+    };
+    if let Some(diags) = diags {
+        print_diagnostics(&diags);
+        return exit::ERROR;
+    }
+    if let Some(h) = e.downcast_ref::<Hinted>() {
+        eprintln!("error: {}", h.message);
+        if let Some(hint) = &h.hint {
+            eprintln!("hint: {hint}");
+        }
+        return exit::ERROR;
+    }
+    if let Some(engine) = e.downcast_ref::<EngineError>() {
+        eprintln!("error: {engine}");
+        match engine {
+            EngineError::StalePlan { .. } => {
+                eprintln!("hint: run strata plan again and apply the new plan")
+            }
+            _ => {
+                if let Some(h) = engine.hint() {
+                    eprintln!("hint: {h}");
+                }
+            }
+        }
+        return exit::ERROR;
+    }
+    eprintln!("error: {e:#}");
+    exit::ERROR
+}
+
+fn print_diagnostics(diags: &[Diagnostic]) {
+    for d in diags {
+        eprintln!("{}", d.render());
+    }
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        eprintln!(
+            "{errors} error{} found.",
+            if errors == 1 { "" } else { "s" }
+        );
+    }
+}
+
+/// A token cancelled by the first Ctrl-C; the second one exits at once (state stays consistent:
+/// every journal entry is durable before the next operation starts).
+fn interrupt_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "Interrupt received: no new operations will start; waiting for those in flight."
+            );
+            eprintln!("Press Ctrl-C again to stop at once.");
+            t.cancel();
+        }
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Stopping now.");
+            std::process::exit(exit::INTERRUPTED as i32);
+        }
+    });
+    token
+}
+
+fn patterns(list: &[String]) -> anyhow::Result<Vec<AddressPattern>> {
+    list.iter()
+        .map(|s| {
+            AddressPattern::parse(s).map_err(|e| {
+                hinted(
+                    e,
+                    "addresses look like STACK/TYPE.NAME or STACK/TYPE.NAME[\"key\"]",
+                )
+            })
+        })
+        .collect()
+}
+
+fn options(sel: &Selection) -> anyhow::Result<Options> {
+    Ok(Options {
+        parallelism: sel.parallelism.max(1),
+        refresh: sel.refresh,
+        targets: patterns(&sel.target)?,
+        excludes: patterns(&sel.exclude)?,
+        env_vars: session::env_vars(),
+    })
+}
+
+async fn init(cli: &Cli) -> anyhow::Result<u8> {
+    let project = session::load_project(cli)?;
+    let env = session::choose_env(&project, cli.env.as_deref())?;
+    let registry = session::registry();
+    let diags = strata_engine::run::validate(&project, &env, &registry, &session::env_vars());
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(anyhow::Error::new(ConfigErrors(diags)));
+    }
+    let _store = session::open_store(&project, "init")?;
+    println!("Project {:?} at {}", project.name, project.root.display());
+    println!("  environment: {env}");
+    println!(
+        "  stacks:      {}",
+        project
+            .stacks
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  backend:     {} ({})",
+        project.backend.kind,
+        project.root.join(".strata").display()
+    );
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for s in project.stacks.values() {
+        for r in &s.resources {
+            used.insert(r.provider_name().to_string());
+        }
+    }
+    println!(
+        "  providers:   {}",
+        used.into_iter().collect::<Vec<_>>().join(", ")
+    );
+    println!("Strata is ready: run strata plan --all.");
+    Ok(exit::OK)
+}
+
+fn validate(cli: &Cli, json: bool) -> anyhow::Result<u8> {
+    let root = session::find_root(cli.dir.as_deref())?;
+    // Load what loads, then check the rest too: one run reports every error it can find.
+    let (project, loaded) = strata_config::load_project_partial(&root);
+    let mut diags = loaded.0;
+    if let Some(project) = project {
+        let env = session::choose_env(&project, cli.env.as_deref())?;
+        diags.extend(strata_engine::run::validate(
+            &project,
+            &env,
+            &session::registry(),
+            &session::env_vars(),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    diags.retain(|d| seen.insert(d.render()));
+    diags.sort_by(|a, b| {
+        let key = |d: &Diagnostic| d.span.as_ref().map(|s| (s.file.clone(), s.line, s.col));
+        key(a).cmp(&key(b))
+    });
+    Ok(validation_result(&diags, json))
+}
+
+fn validation_result(diags: &[Diagnostic], json: bool) -> u8 {
+    let errors = diags.iter().any(Diagnostic::is_error);
+    if json {
+        let v =
+            serde_json::json!({ "format_version": "1.0", "valid": !errors, "diagnostics": diags });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else if diags.is_empty() {
+        println!("The configuration is valid.");
+    } else {
+        print_diagnostics(diags);
+    }
+    if errors {
+        exit::ERROR
+    } else {
+        exit::OK
+    }
+}
+
+async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
+    let cancel = interrupt_token();
+    let opened = session::open(
+        cli,
+        "plan",
+        options(&args.selection)?,
+        Arc::new(Quiet),
+        cancel.clone(),
+    )?;
+    let s = &opened.session;
+    let selected = stacks::select(&s.project, &args.selection.stacks, args.selection.all)?;
+    let plan = s.plan(&selected, args.destroy).await?;
+    if cancel.is_cancelled() {
+        return Ok(exit::INTERRUPTED);
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&strata_plan::to_json(&plan))?
+        );
+    } else {
+        print!("{}", strata_plan::render_text(&plan));
+    }
+    if let Some(out) = &args.out {
+        plan.write_file(out)
+            .with_context(|| format!("saving the plan to {}", out.display()))?;
+        if !args.json {
+            println!(
+                "\nSaved the plan to {}. To apply exactly this plan, run: strata apply {}",
+                out.display(),
+                out.display()
+            );
+        }
+    }
+    if args.detailed_exitcode && plan.has_changes() {
+        return Ok(exit::CHANGES);
+    }
+    Ok(exit::OK)
+}
+
+/// Asks for `yes` on the terminal (or standard input).
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    println!("\n{question}");
+    println!("  Only 'yes' will be accepted to approve.\n");
+    print!("  Enter a value: ");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    println!();
+    Ok(line.trim() == "yes")
+}
+
+async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
+    let cancel = interrupt_token();
+    let progress = Progress::new();
+    let sel = Selection {
+        stacks: Vec::new(),
+        all: args.all,
+        target: args.target.clone(),
+        exclude: args.exclude.clone(),
+        parallelism: args.parallelism,
+        refresh: args.refresh,
+    };
+    let opened = session::open(
+        cli,
+        "apply",
+        options(&sel)?,
+        progress.clone(),
+        cancel.clone(),
+    )?;
+    let s = &opened.session;
+    // A positional argument is a plan file when it names a file, else a stack.
+    let mut planfile: Option<PathBuf> = None;
+    let mut names = Vec::new();
+    for a in &args.args {
+        let p = PathBuf::from(a);
+        if !s.project.stacks.contains_key(a.trim_end_matches('/')) && p.is_file() {
+            if planfile.replace(p).is_some() {
+                return Err(hinted(
+                    "more than one plan file given",
+                    "apply one saved plan at a time",
+                ));
+            }
+        } else {
+            names.push(a.clone());
+        }
+    }
+    let plan = match &planfile {
+        Some(file) => {
+            if !names.is_empty() || args.all {
+                return Err(hinted(
+                    "a saved plan already names its stacks",
+                    format!("run: strata apply {}", file.display()),
+                ));
+            }
+            let plan = Plan::read_file(file)?;
+            s.check_saved_plan(&plan).await?;
+            plan
+        }
+        None => {
+            let selected = stacks::select(&s.project, &names, args.all)?;
+            let plan = s.plan(&selected, false).await?;
+            print!("{}", strata_plan::render_text(&plan));
+            if !plan.has_changes() {
+                return Ok(exit::OK);
+            }
+            if !args.auto_approve && !confirm("Do you want to perform these actions?")? {
+                println!("Apply cancelled.");
+                return Ok(exit::ERROR);
+            }
+            plan
+        }
+    };
+    let ticker = progress.start_ticker();
+    let report = s.apply(&plan).await;
+    ticker.abort();
+    let report = report?;
+    Ok(finish(&report, false))
+}
+
+async fn destroy(cli: &Cli, args: &DestroyArgs) -> anyhow::Result<u8> {
+    let cancel = interrupt_token();
+    let progress = Progress::new();
+    let opened = session::open(
+        cli,
+        "destroy",
+        options(&args.selection)?,
+        progress.clone(),
+        cancel.clone(),
+    )?;
+    let s = &opened.session;
+    let selected = stacks::select(&s.project, &args.selection.stacks, args.selection.all)?;
+    let plan = s.plan(&selected, true).await?;
+    print!("{}", strata_plan::render_text(&plan));
+    if !plan.has_changes() {
+        return Ok(exit::OK);
+    }
+    if !args.auto_approve && !confirm("Do you really want to destroy these resources?")? {
+        println!("Destroy cancelled.");
+        return Ok(exit::ERROR);
+    }
+    let ticker = progress.start_ticker();
+    let report = s.apply(&plan).await;
+    ticker.abort();
+    Ok(finish(&report?, true))
+}
+
+/// Prints the closing summary of an apply or destroy and picks the exit code.
+fn finish(report: &ApplyReport, destroy: bool) -> u8 {
+    let added = report.count(|a| matches!(a, Action::Create | Action::Replace));
+    let changed = report.count(|a| a == Action::Update);
+    let destroyed = report.count(|a| matches!(a, Action::Delete | Action::Replace));
+    let failed: Vec<&(Address, String)> =
+        report.stacks.iter().flat_map(|(_, s)| &s.failed).collect();
+    let skipped: Vec<&(Address, String)> =
+        report.stacks.iter().flat_map(|(_, s)| &s.skipped).collect();
+    let not_started: Vec<&Address> = report
+        .stacks
+        .iter()
+        .flat_map(|(_, s)| &s.not_started)
+        .collect();
+    println!();
+    if report.ok() {
+        if destroy {
+            println!("Destroy complete! Resources: {destroyed} destroyed.");
+        } else {
+            println!("Apply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+        }
+        return exit::OK;
+    }
+    let verb = if destroy { "Destroy" } else { "Apply" };
+    println!(
+        "{verb} {}: {added} added, {changed} changed, {destroyed} destroyed; {} failed, {} skipped, {} not started.",
+        if report.interrupted { "interrupted" } else { "failed" },
+        failed.len(),
+        skipped.len(),
+        not_started.len()
+    );
+    for (a, e) in &failed {
+        println!("  failed:      {a}: {}", e.lines().next().unwrap_or(""));
+    }
+    for (a, why) in &skipped {
+        println!("  skipped:     {a} ({why})");
+    }
+    for a in &not_started {
+        println!("  not started: {a}");
+    }
+    for (stack, why) in &report.skipped_stacks {
+        println!("  stack {stack} not applied: {why}");
+    }
+    println!("State records every operation that completed; run the same command again to finish the job.");
+    if report.interrupted {
+        exit::INTERRUPTED
+    } else {
+        exit::ERROR
+    }
+}
+
+async fn output(
+    cli: &Cli,
+    stack: &str,
+    name: Option<&str>,
+    json: bool,
+    raw: bool,
+) -> anyhow::Result<u8> {
+    let project = session::load_project(cli)?;
+    let env = session::choose_env(&project, cli.env.as_deref())?;
+    stacks::select(&project, &[stack.to_string()], false)?;
+    let store = session::open_store(&project, "output")?;
+    let key = strata_state::StateKey {
+        env: env.clone(),
+        stack: stack.trim_end_matches('/').to_string(),
+    };
+    let state = store
+        .load(&key)
+        .await?
+        .map(|l| l.state)
+        .unwrap_or_else(strata_state::StackState::new);
+    let outputs = &state.outputs;
+    if outputs.is_empty() {
+        return Err(hinted(
+            format!("stack {stack:?} has no outputs in environment {env:?}"),
+            format!("apply it first: strata apply {stack}"),
+        ));
+    }
+    if let Some(n) = name {
+        let Some(o) = outputs.get(n) else {
+            let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
+            let hint = match strata_core::diagnostic::nearest(n, names.iter().copied()) {
+                Some(near) => format!("did you mean {near:?}?"),
+                None => format!("the outputs are: {}", names.join(", ")),
+            };
+            return Err(hinted(format!("stack {stack:?} has no output {n:?}"), hint));
+        };
+        if raw {
+            match &o.value {
+                serde_json::Value::String(s) => print!("{s}"),
+                v => print!("{v}"),
+            }
+            return Ok(exit::OK);
+        }
+        if o.sensitive {
+            println!("(sensitive)");
+            eprintln!("hint: strata output {stack} {n} --raw prints the value");
+        } else if json {
+            println!("{}", serde_json::to_string_pretty(&o.value)?);
+        } else {
+            println!("{}", Value::from_json(&o.value).render());
+        }
+        return Ok(exit::OK);
+    }
+    if raw {
+        return Err(hinted(
+            "--raw prints one output",
+            format!("name it: strata output {stack} NAME --raw"),
+        ));
+    }
+    if json {
+        let m: serde_json::Map<String, serde_json::Value> = outputs
+            .iter()
+            .map(|(k, o)| {
+                let value = if o.sensitive {
+                    serde_json::Value::Null
+                } else {
+                    o.value.clone()
+                };
+                (
+                    k.clone(),
+                    serde_json::json!({ "value": value, "sensitive": o.sensitive }),
+                )
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&m)?);
+    } else {
+        for (k, o) in outputs {
+            let v = if o.sensitive {
+                "(sensitive)".to_string()
+            } else {
+                Value::from_json(&o.value).render()
+            };
+            println!("{k} = {v}");
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn graph(cli: &Cli, names: &[String], all: bool, format: GraphFormat) -> anyhow::Result<u8> {
+    let project = session::load_project(cli)?;
+    let selected = stacks::select(&project, names, all)?;
+    let dag = stacks::project_graph(&project, &selected)?;
+    let text = match format {
+        GraphFormat::Dot => dag.to_dot(|n| n.clone()),
+        GraphFormat::Mermaid => dag.to_mermaid(|n| n.clone()),
+    };
+    println!("{text}");
+    Ok(exit::OK)
+}
+
+fn show(planfile: &PathBuf, json: bool) -> anyhow::Result<u8> {
+    let plan = Plan::read_file(planfile)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&strata_plan::to_json(&plan))?
+        );
+    } else {
+        print!("{}", strata_plan::render_text(&plan));
+    }
+    Ok(exit::OK)
+}
+
+fn providers(json: bool) -> anyhow::Result<u8> {
+    let registry = session::registry();
+    if json {
+        let m: serde_json::Map<String, serde_json::Value> = registry
+            .providers()
+            .map(|p| Ok((p.name().to_string(), serde_json::to_value(p.schema())?)))
+            .collect::<Result<_, serde_json::Error>>()?;
+        println!("{}", serde_json::to_string_pretty(&m)?);
+        return Ok(exit::OK);
+    }
+    if registry.providers().next().is_none() {
+        println!("No providers are compiled into this build.");
+    }
+    for p in registry.providers() {
+        let schema = p.schema();
+        println!("provider {:?}", p.name());
+        for (kind, types) in [
+            ("resource", &schema.resources),
+            ("data", &schema.data_sources),
+        ] {
+            for (t, rs) in types {
+                println!("  {kind} {t}");
+                print_block(&rs.block, 4);
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn print_block(block: &strata_core::schema::BlockSchema, indent: usize) {
+    use strata_core::schema::Presence;
+    for (name, a) in &block.attributes {
+        let presence = match a.presence {
+            Presence::Required => "required",
+            Presence::Optional => "optional",
+            Presence::Computed => "computed",
+            Presence::OptionalComputed => "optional, computed",
+        };
+        let mut flags = vec![a.ty.describe(), presence.to_string()];
+        if a.force_new {
+            flags.push("forces replacement".into());
+        }
+        if a.sensitive {
+            flags.push("sensitive".into());
+        }
+        println!("{:indent$}{name} ({})", "", flags.join(", "));
+    }
+    for (name, b) in &block.blocks {
+        println!("{:indent$}{name} {{ }} ({:?} block)", "", b.nesting);
+        print_block(&b.block, indent + 2);
+    }
+}
+
+async fn state(cli: &Cli, cmd: &StateCommand) -> anyhow::Result<u8> {
+    let project = session::load_project(cli)?;
+    let env = session::choose_env(&project, cli.env.as_deref())?;
+    let store = session::open_store(&project, "state")?;
+    let key = |stack: &str| strata_state::StateKey {
+        env: env.clone(),
+        stack: stack.to_string(),
+    };
+    let parse = |a: &str| {
+        Address::parse(a).map_err(|e| hinted(e, "addresses look like STACK/TYPE.NAME[\"key\"]"))
+    };
+    match cmd {
+        StateCommand::List { stacks: names } => {
+            let selected = stacks::select(&project, names, names.is_empty())?;
+            for stack in selected {
+                if let Some(l) = store.load(&key(&stack)).await? {
+                    for r in l.state.resources.values() {
+                        println!("{}", r.address);
+                    }
+                    for i in &l.open_intents {
+                        println!(
+                            "{} (interrupted {:?}, settled by the next apply)",
+                            i.address, i.action
+                        );
+                    }
+                }
+            }
+        }
+        StateCommand::Show { address } => {
+            let a = parse(address)?;
+            let l = store.load(&key(&a.stack)).await?;
+            let Some(r) = l.as_ref().and_then(|l| l.state.resources.get(&a.local())) else {
+                return Err(hinted(
+                    format!("{a} is not in state"),
+                    format!("strata state list {} shows what is", a.stack),
+                ));
+            };
+            println!("# {}", r.address);
+            println!("resource {:?} {:?} {{", r.address.type_name, r.address.name);
+            println!("  # provider = {}, id = {}", r.provider, r.id);
+            if let Some(m) = r.value().as_map() {
+                for (k, v) in m {
+                    println!("  {k} = {}", v.render());
+                }
+            }
+            println!("}}");
+        }
+        StateCommand::Rm { address } => {
+            let a = parse(address)?;
+            let l = store.load(&key(&a.stack)).await?;
+            let Some(mut st) = l.map(|l| l.state) else {
+                return Err(hinted(
+                    format!("{a} is not in state"),
+                    format!("strata state list {} shows what is", a.stack),
+                ));
+            };
+            let base = st.serial;
+            if st.resources.remove(&a.local()).is_none() {
+                return Err(hinted(
+                    format!("{a} is not in state"),
+                    format!("strata state list {} shows what is", a.stack),
+                ));
+            }
+            store.persist(&key(&a.stack), &st, base).await?;
+            println!("Removed {a} from state; the cloud object was left as it is.");
+        }
+        StateCommand::Mv {
+            source,
+            destination,
+        } => {
+            let (s, d) = (parse(source)?, parse(destination)?);
+            if s.stack != d.stack {
+                return Err(hinted(
+                    "state mv moves within one stack",
+                    "remove it from one stack and import it into the other",
+                ));
+            }
+            let Some(mut st) = store.load(&key(&s.stack)).await?.map(|l| l.state) else {
+                return Err(hinted(
+                    format!("{s} is not in state"),
+                    "strata state list shows what is",
+                ));
+            };
+            if st.resources.contains_key(&d.local()) {
+                return Err(hinted(
+                    format!("{d} is already in state"),
+                    "remove or move it first",
+                ));
+            }
+            let Some(mut r) = st.resources.remove(&s.local()) else {
+                return Err(hinted(
+                    format!("{s} is not in state"),
+                    "strata state list shows what is",
+                ));
+            };
+            if r.address.type_name != d.type_name {
+                return Err(hinted(
+                    "state mv cannot change a resource's type",
+                    "move to an address of the same type",
+                ));
+            }
+            let base = st.serial;
+            r.address = d.clone();
+            st.resources.insert(d.local(), r);
+            store.persist(&key(&s.stack), &st, base).await?;
+            println!("Moved {s} to {d}.");
+        }
+        StateCommand::History { stack } => {
+            stacks::select(&project, std::slice::from_ref(stack), false)?;
+            for h in store.history(&key(stack)).await? {
+                println!(
+                    "serial {:>5}  {}  {} resources",
+                    h.serial, h.written_at, h.resources
+                );
+            }
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,11 @@
+//! Black-box tests: run the real `strata` binary in a fresh folder, with the in-process testing
+//! provider keeping its "cloud" in another folder.
+
+mod support;
+
+mod config_cases;
+mod crash;
+mod failures;
+mod lifecycle;
+mod saved_plan;
+mod secrets;

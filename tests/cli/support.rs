@@ -1,0 +1,159 @@
+//! Running `strata` against a copy of a fixture project.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
+}
+
+/// A project copied into a temporary folder, and an empty cloud beside it.
+pub struct Project {
+    _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub cloud: PathBuf,
+    pub env: BTreeMap<String, String>,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+impl Project {
+    pub fn new(fixture_name: &str) -> Project {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("project");
+        copy_dir(&fixture(fixture_name), &root);
+        let cloud = tmp.path().join("cloud");
+        std::fs::create_dir_all(&cloud).unwrap();
+        Project {
+            _tmp: tmp,
+            root,
+            cloud,
+            env: BTreeMap::new(),
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
+        c.arg("--dir").arg(&self.root).args(args);
+        c.env("STRATA_TESTING_DIR", &self.cloud);
+        c.env_remove("STRATA_ENV")
+            .env_remove("RUST_LOG")
+            .env_remove("STRATA_TESTING_FAIL_ON");
+        c.env_remove("STRATA_TESTING_LATENCY_MS");
+        c.envs(&self.env);
+        c.stdin(std::process::Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out: Output = self.command(args).output().expect("strata runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs and asserts the exit code.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "strata {args:?} failed:\n{r:?}");
+        r
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        std::fs::write(self.root.join(rel), text).unwrap();
+    }
+
+    pub fn edit(&self, rel: &str, from: &str, to: &str) {
+        let p = self.root.join(rel);
+        let s = std::fs::read_to_string(&p).unwrap();
+        assert!(s.contains(from), "{rel} does not contain {from:?}");
+        std::fs::write(p, s.replacen(from, to, 1)).unwrap();
+    }
+
+    /// The objects the testing provider holds: (type, name, id).
+    pub fn inventory(&self) -> Vec<(String, String, String)> {
+        let mut out: Vec<(String, String, String)> =
+            strata_provider_testing::inventory(&self.cloud)
+                .unwrap()
+                .into_iter()
+                .map(|(t, id, v)| (t, v["name"].as_str().unwrap_or_default().to_string(), id))
+                .collect();
+        out.sort();
+        out
+    }
+
+    /// `strata state list` for every stack: the addresses in state.
+    pub fn state_list(&self) -> Vec<String> {
+        let r = self.ok(&["state", "list"]);
+        let mut v: Vec<String> = r
+            .stdout
+            .lines()
+            .map(str::to_string)
+            .filter(|l| !l.is_empty())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The cloud ids state holds, read through `state show`.
+    pub fn state_ids(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        for a in self.state_list() {
+            if a.contains("(interrupted") {
+                continue;
+            }
+            let r = self.ok(&["state", "show", &a]);
+            let id = r
+                .stdout
+                .lines()
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("# provider = ")
+                        .and_then(|x| x.split("id = ").nth(1))
+                })
+                .unwrap_or_else(|| panic!("no id in {r:?}"))
+                .to_string();
+            ids.push(id);
+        }
+        ids.sort();
+        ids
+    }
+}
