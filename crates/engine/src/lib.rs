@@ -11,6 +11,9 @@
 //!
 //! Only the CLI prints: progress reaches it through [`Events`].
 
+// Diagnostics are large by design (span, source line, notes) and travel only on error paths.
+#![allow(clippy::result_large_err)]
+
 pub mod error;
 pub mod events;
 pub mod recover;

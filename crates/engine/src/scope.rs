@@ -16,6 +16,12 @@ pub enum Expansion {
     ForEach,
 }
 
+/// A resource block: `(mode, type, name)`.
+pub type BlockKey = (Mode, String, String);
+
+/// How a block expands and the value of each of its instances.
+pub type BlockValues = (Expansion, BTreeMap<Option<InstanceKey>, Value>);
+
 #[derive(Default)]
 pub struct StackValues {
     pub env: String,
@@ -25,10 +31,9 @@ pub struct StackValues {
     pub dependencies: BTreeMap<String, Value>,
     pub locals: HashMap<String, Value>,
     /// Per resource block: how it expands and the value of each instance.
-    pub resources:
-        HashMap<(Mode, String, String), (Expansion, BTreeMap<Option<InstanceKey>, Value>)>,
+    pub resources: HashMap<BlockKey, BlockValues>,
     /// Blocks whose expansion is not known yet (count or for_each over an unknown value).
-    pub unknown_expansion: HashMap<(Mode, String, String), ()>,
+    pub unknown_expansion: HashMap<BlockKey, ()>,
 }
 
 impl StackValues {
