@@ -40,18 +40,45 @@ fn sigkill_at_random_points_never_loses_or_duplicates_anything() {
     let trials: usize = std::env::var("STRATA_CRASH_TRIALS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(8);
+        .unwrap_or(10);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     for trial in 0..trials {
         // Alternate: apply, apply, destroy, ... so that kills land in creates and in deletes.
         let verb = if trial % 3 == 2 { "destroy" } else { "apply" };
         let mut child = p
             .command(&[verb, "--all", "--auto-approve", "--parallelism", "4"])
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(30..900)));
+        // Kill while an operation is in flight: after the k-th operation has started, at a random
+        // instant within the cloud's latency — the window where the cloud has done something the
+        // journal does not record yet.
+        let k = rng.random_range(1..=15usize);
+        let delay = Duration::from_millis(rng.random_range(0..160));
+        let stdout = child.stdout.take().unwrap();
+        let started = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut n = 0;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.ends_with(": Creating...")
+                    || line.ends_with(": Destroying...")
+                    || line.ends_with(": Replacing...")
+                {
+                    n += 1;
+                    if n == k {
+                        return true;
+                    }
+                }
+            }
+            false
+        });
+        if started.join().unwrap() {
+            std::thread::sleep(delay);
+        }
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         check_consistent(&p, seed, trial);

@@ -201,3 +201,23 @@ fn a_second_process_is_told_who_holds_the_lock() {
     assert!(r.stderr.contains("state is locked by PID"), "{r:?}");
     assert!(r.stderr.contains(&pid), "{r:?}");
 }
+
+#[test]
+fn more_ready_operations_than_parallelism_never_stall() {
+    // Twelve independent creates and deletes through one or two call slots: the walk must keep
+    // going however many nodes are ready at once.
+    let p = Project::new("fleet");
+    for n in ["1", "2"] {
+        let r = p.ok(&["apply", "--all", "--auto-approve", "--parallelism", n]);
+        assert!(
+            r.stdout.contains("Apply complete! Resources: 15 added"),
+            "{r:?}"
+        );
+        let r = p.ok(&["destroy", "--all", "--auto-approve", "--parallelism", n]);
+        assert!(
+            r.stdout
+                .contains("Destroy complete! Resources: 15 destroyed."),
+            "{r:?}"
+        );
+    }
+}

@@ -7,5 +7,6 @@ mod config_cases;
 mod crash;
 mod failures;
 mod lifecycle;
+mod rules;
 mod saved_plan;
 mod secrets;

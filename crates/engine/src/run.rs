@@ -221,17 +221,10 @@ impl Session {
         for stack in self.order(selected, destroy)? {
             self.events
                 .stack_started(&stack, if destroy { "destroy plan" } else { "plan" });
+            // Operations a killed run left open are settled against the cloud first, so that the
+            // plan starts from what really exists.
+            self.settle(&stack).await?;
             let loaded = self.load(&stack).await?;
-            for intent in &loaded.open_intents {
-                self.events.warning(
-                    &Diagnostic::warning(format!(
-                        "an interrupted {} of {} is still open",
-                        crate::recover::action_word(intent.action),
-                        intent.address
-                    ))
-                    .with_hint("the next apply checks the cloud and settles it before planning"),
-                );
-            }
             let variables = self.variables(&stack)?;
             let deps = self.dependency_values(&stack, &planned_outputs).await?;
             let run = self.run(&stack, variables, deps);
@@ -259,6 +252,24 @@ impl Session {
             strata_version: env!("CARGO_PKG_VERSION").to_string(),
             stacks,
         })
+    }
+
+    /// Settles the intents a killed run left open in one stack (see [`crate::recover`]).
+    /// This is the only state write a plan makes, and only when such intents exist.
+    pub async fn settle(&self, stack: &str) -> Result<Vec<String>, EngineError> {
+        let loaded = self.load(stack).await?;
+        if loaded.open_intents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let variables = self.variables(stack)?;
+        let deps = self.dependency_values(stack, &BTreeMap::new()).await?;
+        let run = self.run(stack, variables, deps);
+        let notes =
+            crate::recover::reconcile(&run, &*self.store, &self.key(stack), &loaded).await?;
+        for n in &notes {
+            self.events.note(n);
+        }
+        Ok(notes)
     }
 
     /// Refuses a saved plan whose stacks' state or configuration moved since it was made.
@@ -416,12 +427,7 @@ impl Session {
         let deps = self.dependency_values(stack, &BTreeMap::new()).await?;
         let run = self.run(stack, variables, deps);
 
-        let loaded = self.load(stack).await?;
-        let notes = crate::recover::reconcile(&run, &*self.store, &key, &loaded).await?;
-        for n in &notes {
-            self.events.note(n);
-        }
-        report.notes.extend(notes);
+        report.notes.extend(self.settle(stack).await?);
         let loaded = self.load(stack).await?;
 
         let planned: PlannedStack = run.plan(&loaded.state, destroy).await?;

@@ -264,14 +264,16 @@ impl Provider for TestingProvider {
         let store = self.store()?;
         let mut attributes = stored_attributes(&req.planned)?;
         let name = name_of(&attributes)?;
-        ctx.report("CREATING");
-        self.pause().await?;
         self.check_injected_failure(&name)?;
         let id = uuid::Uuid::new_v4().to_string();
         add_computed_on_create(&req.type_name, &id, &mut attributes);
         let json = serde_json::Value::Object(attributes.clone());
         let (type_name, file_id) = (req.type_name.clone(), id.clone());
+        // Like a real cloud, the object exists as soon as the request is accepted and becomes
+        // ready later: a caller that dies while waiting leaves an object it never heard of.
         blocking(move || store.write(&type_name, &file_id, &json)).await?;
+        ctx.report("CREATING");
+        self.pause().await?;
         ctx.report("ACTIVE");
         Ok(to_object(&schema, id, attributes))
     }
@@ -336,9 +338,11 @@ impl Provider for TestingProvider {
     async fn delete(&self, req: DeleteRequest, ctx: &OperationContext) -> ProviderResult<()> {
         resource_schema(&req.type_name)?;
         let store = self.store()?;
+        // The object is gone at once; the call returns after the latency, as a cloud's
+        // delete-and-wait does.
+        blocking(move || store.remove(&req.type_name, &req.id)).await?;
         ctx.report("DELETING");
         self.pause().await?;
-        blocking(move || store.remove(&req.type_name, &req.id)).await?;
         ctx.report("DELETED");
         Ok(())
     }

@@ -102,7 +102,7 @@ impl StackRun<'_> {
         let selected = self.selected_blocks(&graph);
         let resource_deps = std::mem::take(&mut graph.resource_deps);
 
-        let report = strata_graph::walk(&graph.dag, &walk.limiter, &self.cancel, |id, node| {
+        let report = strata_graph::walk(&graph.dag, &walk.visits, &self.cancel, |id, node| {
             let walk = &walk;
             let outcome = &outcome;
             let outputs = &outputs;
@@ -314,14 +314,7 @@ impl StackRun<'_> {
         let schema = self.schema(block).map_err(|d| d.summary)?;
         let current: BTreeMap<Option<InstanceKey>, ResourceState> = {
             let state = journal.state.lock().expect("state lock");
-            state
-                .resources
-                .values()
-                .filter(|r| {
-                    r.address.mode == block.mode
-                        && r.address.type_name == block.type_name
-                        && r.address.name == block.name
-                })
+            block_instances(&state, block.mode, &block.type_name, &block.name)
                 .map(|r| (r.address.key.clone(), r.clone()))
                 .collect()
         };

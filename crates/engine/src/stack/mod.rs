@@ -581,6 +581,23 @@ impl StackRun<'_> {
 
 // Helpers shared by the walks.
 
+/// The instances state holds for one block. State is keyed by local address, so they are the
+/// entry `TYPE.NAME` and the range `TYPE.NAME[…`: a lookup, not a scan of the whole state.
+fn block_instances<'s>(
+    state: &'s StackState,
+    mode: Mode,
+    type_name: &str,
+    name: &str,
+) -> impl Iterator<Item = &'s ResourceState> + 's {
+    let single = block_key(mode, type_name, name);
+    // A backslash is the character right after '[': the range holds exactly the keyed instances.
+    let keyed = state
+        .resources
+        .range(format!("{single}[")..format!("{single}\\"))
+        .map(|(_, r)| r);
+    state.resources.get(&single).into_iter().chain(keyed)
+}
+
 fn object_of(r: &ResourceState) -> ResourceObject {
     ResourceObject {
         id: r.id.clone(),

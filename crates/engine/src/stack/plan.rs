@@ -18,7 +18,7 @@ impl StackRun<'_> {
         let errors = Mutex::new(Vec::<Diagnostic>::new());
         let warnings = Mutex::new(Vec::<Diagnostic>::new());
 
-        let report = strata_graph::walk(&graph.dag, &walk.limiter, &self.cancel, |id, node| {
+        let report = strata_graph::walk(&graph.dag, &walk.visits, &self.cancel, |id, node| {
             let walk = &walk;
             let changes = &changes;
             let refreshed = &refreshed;
@@ -82,7 +82,10 @@ impl StackRun<'_> {
         }
         let mut changes = changes.into_inner().expect("changes lock");
         changes.sort_by(|a, b| a.address.cmp(&b.address));
-        for c in &changes {
+        for c in changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        {
             if let Err(msg) = strata_plan::check_prevent_destroy(c, &self.lifecycle_of(&c.address))
             {
                 return Err(EngineError::refused(msg, Some("remove lifecycle { prevent_destroy = true } from the resource first if you really mean it".into())));
@@ -164,15 +167,8 @@ impl StackRun<'_> {
         _deps: &[String],
     ) -> Result<(), Diagnostic> {
         let schema = self.schema(block)?;
-        let block_prior: Vec<&ResourceState> = prior
-            .resources
-            .values()
-            .filter(|r| {
-                r.address.mode == block.mode
-                    && r.address.type_name == block.type_name
-                    && r.address.name == block.name
-            })
-            .collect();
+        let block_prior: Vec<&ResourceState> =
+            block_instances(prior, block.mode, &block.type_name, &block.name).collect();
 
         // Refresh what state holds for this block.
         let mut current: BTreeMap<Option<InstanceKey>, ResourceState> = BTreeMap::new();

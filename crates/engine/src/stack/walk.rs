@@ -15,11 +15,19 @@ impl Providers {
 }
 
 /// The shared, mutable part of a walk.
+/// How many nodes may be visited at once (see [`Walk::visits`]).
+const VISITS_AT_ONCE: usize = 4096;
+
 pub(super) struct Walk<'a> {
     pub(super) run: &'a StackRun<'a>,
     pub(super) values: Mutex<StackValues>,
     pub(super) providers: Mutex<Providers>,
+    /// Bounds provider calls (`--parallelism`).
     pub(super) limiter: Limiter,
+    /// Bounds node visits. Visits only evaluate expressions and wait for provider calls, so this
+    /// bound is loose; it must never be the call bound, or visits holding a slot while they wait
+    /// for a call slot could take every slot and wait forever.
+    pub(super) visits: Limiter,
 }
 
 impl<'a> Walk<'a> {
@@ -37,6 +45,7 @@ impl<'a> Walk<'a> {
             values: Mutex::new(values),
             providers: Mutex::new(Providers::default()),
             limiter: Limiter::new(run.parallelism.max(1)),
+            visits: Limiter::new(VISITS_AT_ONCE),
         }
     }
 
