@@ -563,7 +563,9 @@ async fn invalid_keys_are_refused<B: Backend>(mut b: B) {
     let s = open(&mut b).await;
     for bad in [
         StateKey::new("", "base"),
-        StateKey::new("stage", "a/b"),
+        StateKey::new("st/age", "b"),
+        StateKey::new("stage", "a//b"),
+        StateKey::new("stage", "../b"),
         StateKey::new("st\0age", "b"),
     ] {
         match s.append(&bad, &outputs("x")).await {
@@ -571,6 +573,17 @@ async fn invalid_keys_are_refused<B: Backend>(mut b: B) {
             other => panic!("key {bad:?} must be refused, got {other:?}"),
         }
     }
+    // A stack in a nested folder is a valid key, kept apart from its neighbours.
+    let nested = StateKey::new("stage", "platform/base");
+    s.append(&nested, &outputs("nested"))
+        .await
+        .expect("a nested stack name is a valid key");
+    assert!(s
+        .load(&StateKey::new("stage", "platform"))
+        .await
+        .expect("load")
+        .is_none());
+    assert!(s.keys().await.expect("keys").contains(&nested));
 }
 
 /// The local backend under the suite, in the project folder `root`.

@@ -33,11 +33,26 @@ impl StateKey {
             if part.is_empty() {
                 return Err(format!("the {what} name is empty"));
             }
-            if part.contains('/') || part.chars().any(char::is_control) {
+            if part.chars().any(char::is_control) {
                 return Err(format!(
-                    "the {what} name {part:?} contains '/' or a control character"
+                    "the {what} name {part:?} contains a control character"
                 ));
             }
+        }
+        // A stack in a nested folder is named with '/' (`platform/base`); an environment is one
+        // word, so that "env/stack" reads back unambiguously.
+        if self.env.contains('/') {
+            return Err(format!("the environment name {:?} contains '/'", self.env));
+        }
+        if self
+            .stack
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        {
+            return Err(format!(
+                "the stack name {:?} has an empty, '.' or '..' part",
+                self.stack
+            ));
         }
         Ok(())
     }

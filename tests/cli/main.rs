@@ -6,6 +6,7 @@ mod support;
 mod config_cases;
 mod crash;
 mod failures;
+mod language;
 mod lifecycle;
 mod rules;
 mod saved_plan;

@@ -150,9 +150,9 @@ async fn init(cli: &Cli) -> anyhow::Result<u8> {
         return Err(anyhow::Error::new(ConfigErrors(diags)));
     }
     let _store = session::open_store(&project, "init")?;
-    println!("Project {:?} at {}", project.name, project.root.display());
-    println!("  environment: {env}");
-    println!(
+    outln!("Project {:?} at {}", project.name, project.root.display());
+    outln!("  environment: {env}");
+    outln!(
         "  stacks:      {}",
         project
             .stacks
@@ -161,7 +161,7 @@ async fn init(cli: &Cli) -> anyhow::Result<u8> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!(
+    outln!(
         "  backend:     {} ({})",
         project.backend.kind,
         project.root.join(".strata").display()
@@ -172,11 +172,11 @@ async fn init(cli: &Cli) -> anyhow::Result<u8> {
             used.insert(r.provider_name().to_string());
         }
     }
-    println!(
+    outln!(
         "  providers:   {}",
         used.into_iter().collect::<Vec<_>>().join(", ")
     );
-    println!("Strata is ready: run strata plan --all.");
+    outln!("Strata is ready: run strata plan --all.");
     Ok(exit::OK)
 }
 
@@ -208,9 +208,9 @@ fn validation_result(diags: &[Diagnostic], json: bool) -> u8 {
     if json {
         let v =
             serde_json::json!({ "format_version": "1.0", "valid": !errors, "diagnostics": diags });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else if diags.is_empty() {
-        println!("The configuration is valid.");
+        outln!("The configuration is valid.");
     } else {
         print_diagnostics(diags);
     }
@@ -237,18 +237,18 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
         return Ok(exit::INTERRUPTED);
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&strata_plan::to_json(&plan))?
         );
     } else {
-        print!("{}", strata_plan::render_text(&plan));
+        out!("{}", strata_plan::render_text(&plan));
     }
     if let Some(out) = &args.out {
         plan.write_file(out)
             .with_context(|| format!("saving the plan to {}", out.display()))?;
         if !args.json {
-            println!(
+            outln!(
                 "\nSaved the plan to {}. To apply exactly this plan, run: strata apply {}",
                 out.display(),
                 out.display()
@@ -263,13 +263,13 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
 
 /// Asks for `yes` on the terminal (or standard input).
 fn confirm(question: &str) -> anyhow::Result<bool> {
-    println!("\n{question}");
-    println!("  Only 'yes' will be accepted to approve.\n");
-    print!("  Enter a value: ");
+    outln!("\n{question}");
+    outln!("  Only 'yes' will be accepted to approve.\n");
+    out!("  Enter a value: ");
     std::io::stdout().flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
-    println!();
+    outln!();
     Ok(line.trim() == "yes")
 }
 
@@ -323,12 +323,12 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
         None => {
             let selected = stacks::select(&s.project, &names, args.all)?;
             let plan = s.plan(&selected, false).await?;
-            print!("{}", strata_plan::render_text(&plan));
+            out!("{}", strata_plan::render_text(&plan));
             if !plan.has_changes() {
                 return Ok(exit::OK);
             }
             if !args.auto_approve && !confirm("Do you want to perform these actions?")? {
-                println!("Apply cancelled.");
+                outln!("Apply cancelled.");
                 return Ok(exit::ERROR);
             }
             plan
@@ -354,12 +354,12 @@ async fn destroy(cli: &Cli, args: &DestroyArgs) -> anyhow::Result<u8> {
     let s = &opened.session;
     let selected = stacks::select(&s.project, &args.selection.stacks, args.selection.all)?;
     let plan = s.plan(&selected, true).await?;
-    print!("{}", strata_plan::render_text(&plan));
+    out!("{}", strata_plan::render_text(&plan));
     if !plan.has_changes() {
         return Ok(exit::OK);
     }
     if !args.auto_approve && !confirm("Do you really want to destroy these resources?")? {
-        println!("Destroy cancelled.");
+        outln!("Destroy cancelled.");
         return Ok(exit::ERROR);
     }
     let ticker = progress.start_ticker();
@@ -382,17 +382,17 @@ fn finish(report: &ApplyReport, destroy: bool) -> u8 {
         .iter()
         .flat_map(|(_, s)| &s.not_started)
         .collect();
-    println!();
+    outln!();
     if report.ok() {
         if destroy {
-            println!("Destroy complete! Resources: {destroyed} destroyed.");
+            outln!("Destroy complete! Resources: {destroyed} destroyed.");
         } else {
-            println!("Apply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+            outln!("Apply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
         }
         return exit::OK;
     }
     let verb = if destroy { "Destroy" } else { "Apply" };
-    println!(
+    outln!(
         "{verb} {}: {added} added, {changed} changed, {destroyed} destroyed; {} failed, {} skipped, {} not started.",
         if report.interrupted { "interrupted" } else { "failed" },
         failed.len(),
@@ -400,18 +400,18 @@ fn finish(report: &ApplyReport, destroy: bool) -> u8 {
         not_started.len()
     );
     for (a, e) in &failed {
-        println!("  failed:      {a}: {}", e.lines().next().unwrap_or(""));
+        outln!("  failed:      {a}: {}", e.lines().next().unwrap_or(""));
     }
     for (a, why) in &skipped {
-        println!("  skipped:     {a} ({why})");
+        outln!("  skipped:     {a} ({why})");
     }
     for a in &not_started {
-        println!("  not started: {a}");
+        outln!("  not started: {a}");
     }
     for (stack, why) in &report.skipped_stacks {
-        println!("  stack {stack} not applied: {why}");
+        outln!("  stack {stack} not applied: {why}");
     }
-    println!("State records every operation that completed; run the same command again to finish the job.");
+    outln!("State records every operation that completed; run the same command again to finish the job.");
     if report.interrupted {
         exit::INTERRUPTED
     } else {
@@ -457,18 +457,18 @@ async fn output(
         };
         if raw {
             match &o.value {
-                serde_json::Value::String(s) => print!("{s}"),
-                v => print!("{v}"),
+                serde_json::Value::String(s) => out!("{s}"),
+                v => out!("{v}"),
             }
             return Ok(exit::OK);
         }
         if o.sensitive {
-            println!("(sensitive)");
+            outln!("(sensitive)");
             eprintln!("hint: strata output {stack} {n} --raw prints the value");
         } else if json {
-            println!("{}", serde_json::to_string_pretty(&o.value)?);
+            outln!("{}", serde_json::to_string_pretty(&o.value)?);
         } else {
-            println!("{}", Value::from_json(&o.value).render());
+            outln!("{}", Value::from_json(&o.value).render());
         }
         return Ok(exit::OK);
     }
@@ -493,7 +493,7 @@ async fn output(
                 )
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&m)?);
+        outln!("{}", serde_json::to_string_pretty(&m)?);
     } else {
         for (k, o) in outputs {
             let v = if o.sensitive {
@@ -501,7 +501,7 @@ async fn output(
             } else {
                 Value::from_json(&o.value).render()
             };
-            println!("{k} = {v}");
+            outln!("{k} = {v}");
         }
     }
     Ok(exit::OK)
@@ -515,19 +515,19 @@ fn graph(cli: &Cli, names: &[String], all: bool, format: GraphFormat) -> anyhow:
         GraphFormat::Dot => dag.to_dot(|n| n.clone()),
         GraphFormat::Mermaid => dag.to_mermaid(|n| n.clone()),
     };
-    println!("{text}");
+    outln!("{text}");
     Ok(exit::OK)
 }
 
 fn show(planfile: &PathBuf, json: bool) -> anyhow::Result<u8> {
     let plan = Plan::read_file(planfile)?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&strata_plan::to_json(&plan))?
         );
     } else {
-        print!("{}", strata_plan::render_text(&plan));
+        out!("{}", strata_plan::render_text(&plan));
     }
     Ok(exit::OK)
 }
@@ -539,21 +539,21 @@ fn providers(json: bool) -> anyhow::Result<u8> {
             .providers()
             .map(|p| Ok((p.name().to_string(), serde_json::to_value(p.schema())?)))
             .collect::<Result<_, serde_json::Error>>()?;
-        println!("{}", serde_json::to_string_pretty(&m)?);
+        outln!("{}", serde_json::to_string_pretty(&m)?);
         return Ok(exit::OK);
     }
     if registry.providers().next().is_none() {
-        println!("No providers are compiled into this build.");
+        outln!("No providers are compiled into this build.");
     }
     for p in registry.providers() {
         let schema = p.schema();
-        println!("provider {:?}", p.name());
+        outln!("provider {:?}", p.name());
         for (kind, types) in [
             ("resource", &schema.resources),
             ("data", &schema.data_sources),
         ] {
             for (t, rs) in types {
-                println!("  {kind} {t}");
+                outln!("  {kind} {t}");
                 print_block(&rs.block, 4);
             }
         }
@@ -577,10 +577,10 @@ fn print_block(block: &strata_core::schema::BlockSchema, indent: usize) {
         if a.sensitive {
             flags.push("sensitive".into());
         }
-        println!("{:indent$}{name} ({})", "", flags.join(", "));
+        outln!("{:indent$}{name} ({})", "", flags.join(", "));
     }
     for (name, b) in &block.blocks {
-        println!("{:indent$}{name} {{ }} ({:?} block)", "", b.nesting);
+        outln!("{:indent$}{name} {{ }} ({:?} block)", "", b.nesting);
         print_block(&b.block, indent + 2);
     }
 }
@@ -602,12 +602,13 @@ async fn state(cli: &Cli, cmd: &StateCommand) -> anyhow::Result<u8> {
             for stack in selected {
                 if let Some(l) = store.load(&key(&stack)).await? {
                     for r in l.state.resources.values() {
-                        println!("{}", r.address);
+                        outln!("{}", r.address);
                     }
                     for i in &l.open_intents {
-                        println!(
+                        outln!(
                             "{} (interrupted {:?}, settled by the next apply)",
-                            i.address, i.action
+                            i.address,
+                            i.action
                         );
                     }
                 }
@@ -622,15 +623,15 @@ async fn state(cli: &Cli, cmd: &StateCommand) -> anyhow::Result<u8> {
                     format!("strata state list {} shows what is", a.stack),
                 ));
             };
-            println!("# {}", r.address);
-            println!("resource {:?} {:?} {{", r.address.type_name, r.address.name);
-            println!("  # provider = {}, id = {}", r.provider, r.id);
+            outln!("# {}", r.address);
+            outln!("resource {:?} {:?} {{", r.address.type_name, r.address.name);
+            outln!("  # provider = {}, id = {}", r.provider, r.id);
             if let Some(m) = r.value().as_map() {
                 for (k, v) in m {
-                    println!("  {k} = {}", v.render());
+                    outln!("  {k} = {}", v.render());
                 }
             }
-            println!("}}");
+            outln!("}}");
         }
         StateCommand::Rm { address } => {
             let a = parse(address)?;
@@ -649,7 +650,7 @@ async fn state(cli: &Cli, cmd: &StateCommand) -> anyhow::Result<u8> {
                 ));
             }
             store.persist(&key(&a.stack), &st, base).await?;
-            println!("Removed {a} from state; the cloud object was left as it is.");
+            outln!("Removed {a} from state; the cloud object was left as it is.");
         }
         StateCommand::Mv {
             source,
@@ -690,14 +691,16 @@ async fn state(cli: &Cli, cmd: &StateCommand) -> anyhow::Result<u8> {
             r.address = d.clone();
             st.resources.insert(d.local(), r);
             store.persist(&key(&s.stack), &st, base).await?;
-            println!("Moved {s} to {d}.");
+            outln!("Moved {s} to {d}.");
         }
         StateCommand::History { stack } => {
             stacks::select(&project, std::slice::from_ref(stack), false)?;
             for h in store.history(&key(stack)).await? {
-                println!(
+                outln!(
                     "serial {:>5}  {}  {} resources",
-                    h.serial, h.written_at, h.resources
+                    h.serial,
+                    h.written_at,
+                    h.resources
                 );
             }
         }

@@ -1,6 +1,27 @@
 //! `strata`: the command-line front end. The only part of Strata that prints, reads the terminal
 //! and decides exit codes; everything else is in the library crates.
 
+/// `println!` that ends quietly when stdout is closed (`strata providers | head`) instead of
+/// panicking on the broken pipe.
+macro_rules! outln {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` with the same behaviour as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod args;
 mod commands;
 mod progress;

@@ -146,10 +146,10 @@ pub fn open_store(project: &Project, operation: &str) -> anyhow::Result<Arc<dyn 
     }
 }
 
-/// `STRATA_VAR_<name>` variables from the environment.
+/// The `STRATA_VAR_<name>` variables of the process environment, under their full names.
 pub fn env_vars() -> BTreeMap<String, String> {
     std::env::vars()
-        .filter_map(|(k, v)| k.strip_prefix("STRATA_VAR_").map(|n| (n.to_string(), v)))
+        .filter(|(k, _)| k.starts_with(strata_config::ENV_VAR_PREFIX))
         .collect()
 }
 

@@ -115,14 +115,18 @@ pub struct AddressPattern {
 impl AddressPattern {
     pub fn parse(s: &str) -> Result<AddressPattern, String> {
         let bad = |why: &str| format!("invalid address {s:?}: {why}");
-        let (stack, rest) = match s.split_once('/') {
-            Some((stack, rest)) => (Some(stack.to_string()), rest),
-            None if !s.contains('.') => {
-                return Ok(AddressPattern {
-                    stack: Some(s.to_string()),
-                    ..Default::default()
-                })
-            }
+        // Stacks in nested folders have '/' in their names and keys may hold anything, so the
+        // stack ends at the last '/' before the key; without a '.', the whole text is a stack.
+        let head_len = s.find('[').unwrap_or(s.len());
+        let head = &s[..head_len];
+        if !head.contains('.') {
+            return Ok(AddressPattern {
+                stack: Some(s.trim_end_matches('/').to_string()),
+                ..Default::default()
+            });
+        }
+        let (stack, rest) = match head.rfind('/') {
+            Some(i) => (Some(s[..i].to_string()), &s[i + 1..]),
             None => (None, s),
         };
         if rest.is_empty() {
@@ -200,6 +204,19 @@ mod tests {
         assert!(AddressPattern::parse("base/t.n[2]").unwrap().matches(&a));
         assert!(!AddressPattern::parse("base/t.n[1]").unwrap().matches(&a));
         assert!(!AddressPattern::parse("deploy").unwrap().matches(&a));
-        assert!(AddressPattern::parse("base/t").is_err());
+        assert!(AddressPattern::parse("base/t")
+            .unwrap()
+            .matches(&Address::new("base/t", "x", "y")));
+        assert!(AddressPattern::parse("base/t.").is_err());
+    }
+
+    #[test]
+    fn nested_stacks_parse() {
+        let a = Address::new("platform/apps", "t", "n")
+            .with_key(Some(InstanceKey::Str("a/b.c".into())));
+        assert_eq!(Address::parse(&a.to_string()).unwrap(), a);
+        let p = AddressPattern::parse("platform/apps").unwrap();
+        assert_eq!(p.stack.as_deref(), Some("platform/apps"));
+        assert!(p.matches(&a));
     }
 }

@@ -96,10 +96,59 @@ pub fn validate(
     if let Err(EngineError::Config(d)) = StackGraph::build(project) {
         diags.extend(d);
     }
+    for stack in project.stacks.values() {
+        diags.extend(check_providers(project, stack, registry));
+        diags.extend(crate::stack::check_cycles(project, stack, registry));
+    }
     let environment = project.environments.get(env);
     for stack in project.stacks.values() {
         if let Err(d) = strata_config::resolve_variables(stack, environment, env_vars) {
             diags.extend(d.0);
+        }
+    }
+    diags
+}
+
+/// Provider blocks name a provider this build has and set only arguments it declares.
+fn check_providers(
+    project: &Project,
+    stack: &strata_config::Stack,
+    registry: &Registry,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let available: Vec<&str> = registry.names().collect();
+    for block in &stack.providers {
+        let Some(provider) = registry.get(&block.name) else {
+            let hint =
+                match strata_core::diagnostic::nearest(&block.name, available.iter().copied()) {
+                    Some(n) => format!("did you mean {n:?}?"),
+                    None => format!("this build has: {}", available.join(", ")),
+                };
+            diags.push(
+                Diagnostic::error(format!("Unknown provider {:?}", block.name))
+                    .with_span(block.span.clone(), project.sources.line(&block.span))
+                    .with_hint(hint),
+            );
+            continue;
+        };
+        let schema = provider.schema().provider;
+        for attr in &block.body.attributes {
+            if !schema.attributes.contains_key(&attr.name) {
+                let known: Vec<&str> = schema.attributes.keys().map(String::as_str).collect();
+                let hint = match strata_core::diagnostic::nearest(&attr.name, known.iter().copied())
+                {
+                    Some(n) => format!("did you mean {n:?}?"),
+                    None => format!("provider {:?} takes: {}", block.name, known.join(", ")),
+                };
+                diags.push(
+                    Diagnostic::error(format!(
+                        "Unsupported argument {:?} in provider {:?}",
+                        attr.name, block.name
+                    ))
+                    .with_span(attr.span.clone(), project.sources.line(&attr.span))
+                    .with_hint(hint),
+                );
+            }
         }
     }
     diags

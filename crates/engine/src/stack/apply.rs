@@ -112,7 +112,7 @@ impl StackRun<'_> {
             let deps = resource_deps.get(&id).cloned().unwrap_or_default();
             async move {
                 match node {
-                    Node::Local(name) => walk.eval_local(name),
+                    Node::Local(name) => walk.eval_local(name).map_err(|d| render(&d)),
                     Node::Provider(key) => walk.configure(key, !destroy).await,
                     Node::Resource(i) => {
                         let block = &self.stack.resources[*i];
@@ -123,7 +123,7 @@ impl StackRun<'_> {
                         if destroy {
                             return Ok(());
                         }
-                        let v = walk.eval_output(name)?;
+                        let v = walk.eval_output(name).map_err(|d| render(&d))?;
                         outputs
                             .lock()
                             .expect("outputs lock")
@@ -374,8 +374,10 @@ impl StackRun<'_> {
             let approved = by_address.get(&address).copied();
             let prior_r = current.get(&key).cloned();
             // Only instances the plan changes are touched; the rest keep their state value.
+            // Data sources are read again on every apply: they are not kept in state.
             let must_plan = approved.is_some_and(|c| c.action != Action::NoOp)
-                || placeholder && prior_r.is_none();
+                || placeholder && prior_r.is_none()
+                || block.mode == Mode::Data;
             if !must_plan {
                 if let Some(r) = &prior_r {
                     walk.values.lock().expect("values lock").set_instance(
@@ -606,7 +608,12 @@ impl StackRun<'_> {
                             r.id = obj.id.clone();
                             r.status = ResourceStatus::Ready;
                             r.dependencies = dependencies.clone();
-                            set_attributes(&mut r, with_id(obj.attributes, &obj.id), Some(schema));
+                            set_attributes(
+                                &mut r,
+                                with_id(obj.attributes, &obj.id),
+                                Some(schema),
+                                &sensitive_paths_of(&change),
+                            );
                             journal.applied(intent, r.clone()).await?;
                             Ok(Some(r))
                         }
@@ -717,7 +724,12 @@ impl StackRun<'_> {
         match res {
             Ok(obj) => {
                 r.id = obj.id.clone();
-                set_attributes(&mut r, with_id(obj.attributes, &obj.id), Some(schema));
+                set_attributes(
+                    &mut r,
+                    with_id(obj.attributes, &obj.id),
+                    Some(schema),
+                    &sensitive_paths_of(change),
+                );
                 journal.applied(intent, r.clone()).await?;
                 Ok(r)
             }
@@ -731,6 +743,7 @@ impl StackRun<'_> {
                             &mut r,
                             with_id(obj.attributes.clone(), &obj.id),
                             Some(schema),
+                            &sensitive_paths_of(change),
                         );
                         journal.applied(intent, r).await?;
                     }
@@ -837,4 +850,12 @@ fn strip_unknown(v: Value) -> Value {
         Value::List(l) => Value::List(l.into_iter().map(strip_unknown).collect()),
         other => other,
     }
+}
+
+fn render(diags: &[Diagnostic]) -> String {
+    diags
+        .iter()
+        .map(|d| d.render())
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -429,9 +429,12 @@ impl StackRun<'_> {
             let items: Vec<(String, Value)> = match v.unwrap_sensitive() {
                 Value::Map(m) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 Value::List(l) => {
-                    let mut out = Vec::new();
+                    // A list is taken as a set: each key once.
+                    let mut out: Vec<(String, Value)> = Vec::new();
+                    let mut seen = HashSet::new();
                     for item in l {
                         match item.as_str() {
+                            Some(s) if !seen.insert(s.to_string()) => {}
                             Some(s) => out.push((s.to_string(), Value::from(s))),
                             None if item.is_unknown() => return Ok(None),
                             None => {
@@ -656,16 +659,60 @@ fn with_id(mut attributes: Value, id: &str) -> Value {
     attributes
 }
 
+/// The paths of a planned value that carry a sensitive mark.
+fn sensitive_paths_of(change: &ResourceChange) -> Vec<Path> {
+    change
+        .after
+        .as_ref()
+        .map(|v| v.unmark().1)
+        .unwrap_or_default()
+}
+
 /// Stores a provider's answer in a state entry: plain JSON plus the paths that are sensitive.
-fn set_attributes(r: &mut ResourceState, attributes: Value, schema: Option<&ResourceSchema>) {
+///
+/// Sensitive are the attributes the schema marks and `also_sensitive`: the paths the
+/// configuration made sensitive (a sensitive variable in a tag), which no schema knows of.
+fn set_attributes(
+    r: &mut ResourceState,
+    attributes: Value,
+    schema: Option<&ResourceSchema>,
+    also_sensitive: &[Path],
+) {
     let marked = match schema {
         Some(s) => s.block.mark_sensitive(attributes),
         None => attributes,
-    };
+    }
+    .mark(also_sensitive);
     let (plain, sensitive) = marked.unmark();
     r.attributes = plain.to_json();
     r.sensitive_paths = sensitive;
     if let Some(s) = schema {
         r.schema_version = s.version;
+    }
+}
+
+/// The dependency cycles among a stack's locals, resources and outputs, each as a diagnostic that
+/// names every node of the cycle (for `strata validate`, which has no state to walk).
+pub fn check_cycles(project: &Project, stack: &Stack, registry: &Registry) -> Vec<Diagnostic> {
+    let run = StackRun {
+        project,
+        stack,
+        key: StateKey {
+            env: "validate".into(),
+            stack: stack.name.clone(),
+        },
+        registry,
+        events: Arc::new(crate::events::NoEvents),
+        variables: BTreeMap::new(),
+        dependencies: BTreeMap::new(),
+        parallelism: 1,
+        refresh: false,
+        targets: Vec::new(),
+        excludes: Vec::new(),
+        cancel: CancellationToken::new(),
+    };
+    match run.graph(&StackState::new(), false) {
+        Err(EngineError::Config(d)) => d,
+        _ => Vec::new(),
     }
 }

@@ -27,11 +27,12 @@ impl StackRun<'_> {
             let selected = selected.contains(&id);
             let graph = &graph;
             async move {
-                let result: Result<(), Diagnostic> = match node {
-                    Node::Local(name) => walk.eval_local(name).map_err(Diagnostic::error),
-                    Node::Provider(key) => {
-                        walk.configure(key, false).await.map_err(Diagnostic::error)
-                    }
+                let result: Result<(), Vec<Diagnostic>> = match node {
+                    Node::Local(name) => walk.eval_local(name),
+                    Node::Provider(key) => walk
+                        .configure(key, false)
+                        .await
+                        .map_err(|e| vec![Diagnostic::error(e)]),
                     Node::Resource(i) => {
                         let block = &self.stack.resources[*i];
                         let deps = graph.resource_deps.get(&id).cloned().unwrap_or_default();
@@ -39,6 +40,7 @@ impl StackRun<'_> {
                             walk, block, prior, refreshed, changes, destroy, selected, &deps,
                         )
                         .await
+                        .map_err(|d| vec![d])
                     }
                     Node::Output(name) => match walk.eval_output(name) {
                         Ok(v) => {
@@ -48,20 +50,23 @@ impl StackRun<'_> {
                                 .insert(name.clone(), v);
                             Ok(())
                         }
-                        Err(e) => Err(Diagnostic::error(e)),
+                        Err(d) => Err(d),
                     },
                     Node::Orphan(local) => {
                         if selected {
                             self.plan_orphan(walk, local, prior, refreshed, changes)
                                 .await
-                                .map_err(Diagnostic::error)
+                                .map_err(|e| vec![Diagnostic::error(e)])
                         } else {
                             Ok(())
                         }
                     }
                 };
                 if let Err(d) = &result {
-                    errors.lock().expect("errors lock").push(d.clone());
+                    errors
+                        .lock()
+                        .expect("errors lock")
+                        .extend(d.iter().cloned());
                 }
                 result
             }
@@ -149,6 +154,7 @@ impl StackRun<'_> {
                 &mut fresh,
                 with_id(obj.attributes, &obj.id),
                 schema.as_ref(),
+                &r.sensitive_paths,
             );
             fresh
         }))

@@ -49,11 +49,10 @@ impl<'a> Walk<'a> {
         }
     }
 
-    pub(super) fn eval_local(&self, name: &str) -> Result<(), String> {
+    pub(super) fn eval_local(&self, name: &str) -> Result<(), Vec<Diagnostic>> {
         let local = &self.run.stack.locals[name];
         let mut values = self.values.lock().expect("values lock");
-        let v = strata_config::eval(&local.expr, &InstanceScope::new(&values))
-            .map_err(config_errors)?;
+        let v = strata_config::eval(&local.expr, &InstanceScope::new(&values)).map_err(|d| d.0)?;
         values.locals.insert(name.to_string(), v);
         Ok(())
     }
@@ -116,11 +115,10 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    pub(super) fn eval_output(&self, name: &str) -> Result<(Value, bool), String> {
+    pub(super) fn eval_output(&self, name: &str) -> Result<(Value, bool), Vec<Diagnostic>> {
         let out = &self.run.stack.outputs[name];
         let values = self.values.lock().expect("values lock");
-        let v =
-            strata_config::eval(&out.value, &InstanceScope::new(&values)).map_err(config_errors)?;
+        let v = strata_config::eval(&out.value, &InstanceScope::new(&values)).map_err(|d| d.0)?;
         let sensitive = out.sensitive || v.contains_sensitive();
         Ok((if sensitive { v.sensitive() } else { v }, sensitive))
     }
