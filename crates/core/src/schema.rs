@@ -57,6 +57,10 @@ pub struct Attribute {
     pub sensitive: bool,
     #[serde(default)]
     pub description: String,
+    /// A file or folder path: the engine resolves a relative value against the stack's folder
+    /// before the provider sees it, so `path = "k8s/backend"` means the same from any directory.
+    #[serde(default)]
+    pub file_path: bool,
 }
 
 impl Attribute {
@@ -67,6 +71,7 @@ impl Attribute {
             force_new: false,
             sensitive: false,
             description: String::new(),
+            file_path: false,
         }
     }
     pub fn required(ty: Type) -> Attribute {
@@ -87,6 +92,10 @@ impl Attribute {
     }
     pub fn sensitive(mut self) -> Attribute {
         self.sensitive = true;
+        self
+    }
+    pub fn file_path(mut self) -> Attribute {
+        self.file_path = true;
         self
     }
     pub fn describe(mut self, d: impl Into<String>) -> Attribute {
