@@ -3,6 +3,7 @@
 
 mod support;
 
+mod commands;
 mod config_cases;
 mod crash;
 mod failures;
