@@ -7,6 +7,7 @@ mod commands;
 mod config_cases;
 mod crash;
 mod failures;
+mod interrupt;
 mod language;
 mod lifecycle;
 mod rules;
