@@ -43,6 +43,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Delete everything the selected stacks manage.
     Destroy(DestroyArgs),
+    /// Check, read-only, whether the cloud, state and configuration still agree (for CI).
+    Drift(DriftArgs),
     /// Show a stack's outputs.
     Output {
         stack: String,
@@ -140,6 +142,34 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DriftFormat {
+    Text,
+    Json,
+    Markdown,
+    Junit,
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Stacks to check (default: all of them).
+    pub stacks: Vec<String>,
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
+    pub format: DriftFormat,
+    /// Write the report to FILE instead of standard output (a one-line summary is still printed).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Check only shard I of N (1-based): every stack falls in exactly one shard.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Concurrent reads from the cloud.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
 }
 
 #[derive(Debug, Args)]

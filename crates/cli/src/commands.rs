@@ -1,7 +1,8 @@
 //! One function per command. Each returns the exit code or an error that `report` prints.
 
 use crate::args::{
-    ApplyArgs, Cli, Command, DestroyArgs, GraphFormat, PlanArgs, Selection, StateCommand,
+    ApplyArgs, Cli, Command, DestroyArgs, DriftArgs, DriftFormat, GraphFormat, PlanArgs, Selection,
+    StateCommand,
 };
 use crate::exit;
 use crate::progress::{Progress, Quiet};
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Plan(a) => plan(&cli, a).await,
         Command::Apply(a) => apply(&cli, a).await,
         Command::Destroy(a) => destroy(&cli, a).await,
+        Command::Drift(a) => drift(&cli, a).await,
         Command::Output {
             stack,
             name,
@@ -366,6 +368,78 @@ async fn destroy(cli: &Cli, args: &DestroyArgs) -> anyhow::Result<u8> {
     let report = s.apply(&plan).await;
     ticker.abort();
     Ok(finish(&report?, true))
+}
+
+/// Parses `I/N` of `--shard`.
+fn parse_shard(s: &str) -> anyhow::Result<(usize, usize)> {
+    let bad = || {
+        hinted(
+            format!("--shard {s:?} is not I/N"),
+            "give the shard as I/N with 1 <= I <= N, e.g. --shard 2/4",
+        )
+    };
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+async fn drift(cli: &Cli, args: &DriftArgs) -> anyhow::Result<u8> {
+    use strata_engine::drift::{shard, FrozenState};
+    let cancel = interrupt_token();
+    let options = Options {
+        parallelism: args.parallelism.max(1),
+        env_vars: session::env_vars(),
+        ..Options::default()
+    };
+    let opened = session::open(cli, "drift", options, Arc::new(Quiet), cancel)?;
+    let mut s = opened.session;
+    let mut selected = stacks::select(&s.project, &args.stacks, args.all)?;
+    if let Some(spec) = &args.shard {
+        let (i, n) = parse_shard(spec)?;
+        selected = shard(&selected, i, n);
+    }
+    let diags: Vec<Diagnostic> = s
+        .validate()
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect();
+    if !diags.is_empty() {
+        return Err(anyhow::Error::new(ConfigErrors(diags)));
+    }
+    // Load state, then let go of the backend and its lock: the cloud reads that follow must not
+    // hold up an apply, and nothing after this point can write state.
+    let inputs = s.drift_inputs(&selected).await?;
+    s.store = Arc::new(FrozenState::new(&s.env, &inputs));
+    let report = s.drift(&selected, &inputs).await;
+    let text = match args.format {
+        DriftFormat::Text => crate::report::text(&report),
+        DriftFormat::Json => crate::report::json(&report),
+        DriftFormat::Markdown => crate::report::markdown(&report),
+        DriftFormat::Junit => crate::report::junit(&report),
+        DriftFormat::Sarif => crate::report::sarif(&report, &s.project),
+    };
+    match &args.report {
+        Some(file) => {
+            std::fs::write(file, &text)
+                .with_context(|| format!("writing the report to {}", file.display()))?;
+            outln!("{}", crate::report::summary(&report));
+            outln!("Report written to {}.", file.display());
+        }
+        None => out!("{text}"),
+    }
+    Ok(if !report.errors.is_empty() {
+        exit::ERROR
+    } else if report.has_findings() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    })
 }
 
 /// Prints the closing summary of an apply or destroy and picks the exit code.

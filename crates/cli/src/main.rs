@@ -25,6 +25,7 @@ macro_rules! out {
 mod args;
 mod commands;
 mod progress;
+mod report;
 mod session;
 
 use clap::Parser;

@@ -14,6 +14,7 @@
 // Diagnostics are large by design (span, source line, notes) and travel only on error paths.
 #![allow(clippy::result_large_err)]
 
+pub mod drift;
 pub mod error;
 pub mod events;
 pub mod recover;

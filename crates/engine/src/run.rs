@@ -186,7 +186,7 @@ impl Session {
             }))
     }
 
-    fn variables(&self, stack: &str) -> Result<BTreeMap<String, Value>, EngineError> {
+    pub(crate) fn variables(&self, stack: &str) -> Result<BTreeMap<String, Value>, EngineError> {
         let s = &self.project.stacks[stack];
         Ok(strata_config::resolve_variables(
             s,
@@ -195,7 +195,7 @@ impl Session {
         )?)
     }
 
-    fn run<'a>(
+    pub(crate) fn run<'a>(
         &'a self,
         stack: &str,
         variables: BTreeMap<String, Value>,
@@ -530,7 +530,7 @@ impl Session {
     }
 }
 
-fn state_outputs(state: &StackState) -> Value {
+pub(crate) fn state_outputs(state: &StackState) -> Value {
     if state.lineage.is_empty() && state.resources.is_empty() && state.outputs.is_empty() {
         return Value::Unknown;
     }

@@ -247,6 +247,8 @@ impl Provider for TestingProvider {
     async fn read(&self, req: ReadRequest) -> ProviderResult<Option<ResourceObject>> {
         let schema = resource_schema(&req.type_name)?;
         let store = self.store()?;
+        // Reads take time too: a refresh or a drift check of many objects is bounded by them.
+        self.pause().await?;
         let (type_name, id) = (req.type_name.clone(), req.id.clone());
         let found = blocking(move || store.read(&type_name, &id)).await?;
         Ok(found.and_then(|json| match json {

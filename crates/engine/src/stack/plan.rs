@@ -508,16 +508,28 @@ impl StackRun<'_> {
 }
 
 /// Joins relative values of `file_path` attributes (top level) to the stack's folder.
-fn resolve_file_paths(schema: &strata_core::schema::BlockSchema, mut v: Value, stack_dir: &std::path::Path) -> Value {
+fn resolve_file_paths(
+    schema: &strata_core::schema::BlockSchema,
+    mut v: Value,
+    stack_dir: &std::path::Path,
+) -> Value {
     if let Value::Map(m) = &mut v {
         for (name, attr) in &schema.attributes {
             if !attr.file_path {
                 continue;
             }
             if let Some(slot) = m.get_mut(name) {
-                if let Some(p) = slot.as_str().map(std::path::Path::new).filter(|p| p.is_relative()) {
+                if let Some(p) = slot
+                    .as_str()
+                    .map(std::path::Path::new)
+                    .filter(|p| p.is_relative())
+                {
                     let joined = Value::from(stack_dir.join(p).to_string_lossy().into_owned());
-                    *slot = if slot.is_sensitive() { joined.sensitive() } else { joined };
+                    *slot = if slot.is_sensitive() {
+                        joined.sensitive()
+                    } else {
+                        joined
+                    };
                 }
             }
         }

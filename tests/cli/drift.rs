@@ -1,0 +1,227 @@
+//! `strata drift`: read-only, exact findings, every report format, shards.
+
+use crate::support::Project;
+use std::collections::BTreeSet;
+
+fn set_cloud_field(p: &Project, name: &str, field: &str, value: serde_json::Value) {
+    let (t, _, id) = p
+        .inventory()
+        .into_iter()
+        .find(|(_, n, _)| n == name)
+        .unwrap();
+    let file = p.cloud.join(t).join(format!("{id}.json"));
+    let mut obj: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    obj[field] = value;
+    std::fs::write(file, obj.to_string()).unwrap();
+}
+
+/// Everything `state show` prints for every resource, and the history: a change to state shows.
+fn state_dump(p: &Project) -> String {
+    let mut out = String::new();
+    for a in p.state_list() {
+        out += &p.ok(&["state", "show", &a]).stdout;
+    }
+    for s in ["base", "database", "deploy"] {
+        out += &p.ok(&["state", "history", s]).stdout;
+    }
+    out
+}
+
+#[test]
+fn right_after_apply_there_is_no_drift() {
+    let p = Project::new("three-stacks");
+    p.ok(&["apply", "--all", "--auto-approve"]);
+    let r = p.ok(&["drift", "--all"]);
+    assert!(
+        r.stdout
+            .contains("Drift: 0 changed, 0 deleted, 0 pending, 0 stale dependents in 3 stacks."),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn out_of_band_changes_are_reported_exactly_and_pending_apart() {
+    let p = Project::new("three-stacks");
+    p.ok(&["apply", "--all", "--auto-approve"]);
+    set_cloud_field(&p, "standalone", "size", serde_json::json!(7));
+    set_cloud_field(
+        &p,
+        "app",
+        "tags",
+        serde_json::json!({"cluster": "elsewhere", "db": "x"}),
+    );
+    let (_, _, gone) = p
+        .inventory()
+        .into_iter()
+        .find(|(_, n, _)| n == "worker-a")
+        .unwrap();
+    std::fs::remove_file(p.cloud.join("testing_thing").join(format!("{gone}.json"))).unwrap();
+    p.edit("database/main.hcl", "size     = 32", "size     = 64");
+
+    let before = state_dump(&p);
+    let r = p.run(&["drift", "--all", "--format", "json"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["format_version"], "1.0");
+    let findings = report["findings"].as_array().unwrap();
+    let find = |kind: &str, address: &str, attr: Option<&str>| {
+        findings.iter().find(|f| {
+            f["kind"] == kind && f["address"] == address && attr.is_none_or(|a| f["attribute"] == a)
+        })
+    };
+    let size =
+        find("changed", "deploy/testing_thing.standalone", Some("size")).expect("size drift");
+    assert_eq!(
+        (size["state_value"].clone(), size["cloud_value"].clone()),
+        (serde_json::json!(1), serde_json::json!(7))
+    );
+    let tag = find("changed", "deploy/testing_thing.app", Some("tags.cluster")).expect("tag drift");
+    assert_eq!(tag["cloud_value"], "elsewhere");
+    assert!(
+        find("deleted", "deploy/testing_thing.worker[\"a\"]", None).is_some(),
+        "{findings:#?}"
+    );
+    let pending = find("pending", "database/testing_thing.db", Some("size")).expect("pending");
+    assert_eq!(
+        (
+            pending["state_value"].clone(),
+            pending["config_value"].clone()
+        ),
+        (serde_json::json!(32), serde_json::json!(64))
+    );
+    // The config edit is pending, never reported as a cloud change.
+    assert!(
+        find("changed", "database/testing_thing.db", None).is_none(),
+        "{findings:#?}"
+    );
+    assert!(find("changed", "deploy/testing_thing.app", Some("tags.db")).is_some());
+    assert_eq!(findings.len(), 5, "{findings:#?}");
+
+    // Read-only: state is exactly as it was.
+    assert_eq!(state_dump(&p), before);
+}
+
+#[test]
+fn a_drift_check_does_not_block_an_apply() {
+    let mut p = Project::new("three-stacks");
+    p.ok(&["apply", "--all", "--auto-approve"]);
+    // Slow reads: the drift check spends seconds reading the cloud.
+    p.env
+        .insert("STRATA_TESTING_LATENCY_MS".into(), "700".into());
+    let mut child = p
+        .command(&["drift", "--all", "--parallelism", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    p.env.remove("STRATA_TESTING_LATENCY_MS");
+    let r = p.run(&["apply", "--all", "--auto-approve"]);
+    assert_eq!(r.code, 0, "apply was blocked by a drift check: {r:?}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the drift check should still be reading"
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn every_report_format_is_well_formed_and_masks_secrets() {
+    let p = Project::new("three-stacks");
+    p.ok(&["apply", "--all", "--auto-approve"]);
+    // Drift a sensitive attribute: its values must not appear in any format.
+    set_cloud_field(
+        &p,
+        "db-stage",
+        "password",
+        serde_json::json!("leaked-in-cloud"),
+    );
+    for format in ["text", "json", "markdown", "junit", "sarif"] {
+        let file = p.root.join(format!("report.{format}"));
+        let r = p.run(&[
+            "drift",
+            "--all",
+            "--format",
+            format,
+            "--report",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 2, "{format}: {r:?}");
+        let body = std::fs::read_to_string(&file).unwrap();
+        for secret in ["leaked-in-cloud", "hunter2-in-config"] {
+            assert!(
+                !body.contains(secret) && !r.stdout.contains(secret),
+                "{format} leaks {secret}:\n{body}"
+            );
+        }
+        assert!(
+            body.contains("(sensitive)")
+                || format == "junit"
+                || format == "sarif"
+                || format == "text",
+            "{format}:\n{body}"
+        );
+        match format {
+            "json" => {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(v["findings"][0]["attribute"], "password");
+            }
+            "sarif" => {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(v["version"], "2.1.0");
+                assert_eq!(v["runs"][0]["results"][0]["ruleId"], "changed");
+                let loc = &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+                assert_eq!(loc["artifactLocation"]["uri"], "database/main.hcl", "{v}");
+            }
+            "junit" => {
+                assert!(body.starts_with("<?xml"), "{body}");
+                assert!(
+                    body.contains("<testsuite name=\"database\" tests=\"1\" failures=\"1\""),
+                    "{body}"
+                );
+                assert!(
+                    body.contains("<testcase classname=\"base\" name=\"no drift\"/>"),
+                    "{body}"
+                );
+                assert_eq!(
+                    body.matches("<testsuite ").count(),
+                    body.matches("</testsuite>").count()
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn shards_cover_every_stack_exactly_once() {
+    let p = Project::new("three-stacks");
+    for n in 1..=4 {
+        let mut seen: Vec<String> = Vec::new();
+        for i in 1..=n {
+            // Nothing is applied yet: every resource is pending, so each shard exits 2 or 0.
+            let r = p.run(&["drift", "--shard", &format!("{i}/{n}"), "--format", "json"]);
+            assert!(r.code == 2 || r.code == 0, "{r:?}");
+            let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+            seen.extend(
+                v["stacks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string()),
+            );
+        }
+        let unique: BTreeSet<&String> = seen.iter().collect();
+        assert_eq!(seen.len(), 3, "N={n}: {seen:?}");
+        assert_eq!(unique.len(), 3, "N={n}: {seen:?}");
+    }
+    let r = p.run(&["drift", "--shard", "5/4"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("I/N"), "{r:?}");
+}
