@@ -8,7 +8,8 @@ use std::time::Duration;
 #[test]
 fn sigint_stops_new_operations_and_exits_130_with_state_consistent() {
     let mut p = Project::new("fleet");
-    p.env.insert("STRATA_TESTING_LATENCY_MS".into(), "300".into());
+    p.env
+        .insert("STRATA_TESTING_LATENCY_MS".into(), "300".into());
     let mut child = p
         .command(&["apply", "--all", "--auto-approve", "--parallelism", "2"])
         .stdout(std::process::Stdio::piped())
@@ -27,21 +28,43 @@ fn sigint_stops_new_operations_and_exits_130_with_state_consistent() {
     }
     std::thread::sleep(Duration::from_millis(50));
     let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{}\n{rest}\n{stderr}", seen.join("\n"));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}\n{rest}\n{stderr}",
+        seen.join("\n")
+    );
     assert!(stderr.contains("Interrupt received"), "{stderr}");
-    assert!(rest.contains("not started"), "the summary lists what did not start:\n{rest}");
+    assert!(
+        rest.contains("not started"),
+        "the summary lists what did not start:\n{rest}"
+    );
 
     // What was in flight finished and is in state; nothing else was created; nothing is open.
     let listed = p.state_list();
-    assert!(!listed.iter().any(|l| l.contains("interrupted")), "{listed:?}");
+    assert!(
+        !listed.iter().any(|l| l.contains("interrupted")),
+        "{listed:?}"
+    );
     let cloud: Vec<String> = p.inventory().into_iter().map(|(_, _, id)| id).collect();
-    assert_eq!(p.state_ids().len(), cloud.len(), "state {listed:?} vs cloud {cloud:?}");
-    assert!(cloud.len() < 15, "the interrupt stopped the run early: {cloud:?}");
+    assert_eq!(
+        p.state_ids().len(),
+        cloud.len(),
+        "state {listed:?} vs cloud {cloud:?}"
+    );
+    assert!(
+        cloud.len() < 15,
+        "the interrupt stopped the run early: {cloud:?}"
+    );
 
     // The lock was released, and the next apply completes the rest.
     p.env.remove("STRATA_TESTING_LATENCY_MS");

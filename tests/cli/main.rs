@@ -6,6 +6,7 @@ mod support;
 mod commands;
 mod config_cases;
 mod crash;
+mod doks;
 mod drift;
 mod failures;
 mod interrupt;

@@ -10,6 +10,13 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// An example project of `stacks/`.
+pub fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../stacks")
+        .join(name)
+}
+
 /// A project copied into a temporary folder, and an empty cloud beside it.
 pub struct Project {
     _tmp: tempfile::TempDir,
@@ -55,9 +62,15 @@ fn copy_dir(from: &Path, to: &Path) {
 
 impl Project {
     pub fn new(fixture_name: &str) -> Project {
+        Project::from_dir(&fixture(fixture_name))
+    }
+
+    /// A copy of the project in `dir` (without its `.strata` folder).
+    pub fn from_dir(dir: &Path) -> Project {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("project");
-        copy_dir(&fixture(fixture_name), &root);
+        copy_dir(dir, &root);
+        let _ = std::fs::remove_dir_all(root.join(".strata"));
         let cloud = tmp.path().join("cloud");
         std::fs::create_dir_all(&cloud).unwrap();
         Project {
@@ -131,6 +144,16 @@ impl Project {
             .collect();
         v.sort();
         v
+    }
+
+    /// `strata --env ENV state list`.
+    pub fn state_list_env(&self, env: &str) -> Vec<String> {
+        let r = self.ok(&["--env", env, "state", "list"]);
+        r.stdout
+            .lines()
+            .map(str::to_string)
+            .filter(|l| !l.is_empty())
+            .collect()
     }
 
     /// The cloud ids state holds, read through `state show`.

@@ -21,6 +21,10 @@ pub struct Cli {
     /// More log output on stderr: -v for info, -vv for debug (RUST_LOG also works).
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
+    /// Run against the built-in cloud emulator instead of real clouds: no account needed. The
+    /// emulated cloud is kept under .strata/emulator/ between commands.
+    #[arg(long, global = true)]
+    pub emulate: bool,
     /// Plain output without colour (output is plain in any case when not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
@@ -69,6 +73,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the cloud emulator, or change its emulated cloud out of band.
+    #[command(subcommand)]
+    Emulator(EmulatorCommand),
     /// Inspect and edit state.
     #[command(subcommand)]
     State(StateCommand),
@@ -192,4 +199,58 @@ pub enum StateCommand {
     Mv { source: String, destination: String },
     /// List the saved versions of a stack's state.
     History { stack: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EmulatorCommand {
+    /// Serve the emulated clouds over HTTP until interrupted.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        addr: std::net::SocketAddr,
+        /// Folder that keeps the emulated cloud (default: in memory only).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Append every request and response to FILE as JSON lines.
+        #[arg(long, value_name = "FILE")]
+        request_log: Option<PathBuf>,
+        /// Seconds a cluster or database stays provisioning.
+        #[arg(long, default_value_t = 2.0)]
+        provision_seconds: f64,
+        /// Milliseconds added to every answer.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Extra random milliseconds, up to this many, added to every answer.
+        #[arg(long, default_value_t = 0)]
+        jitter_ms: u64,
+        /// Fraction of requests answered with a 5xx error (0 to 1).
+        #[arg(long, default_value_t = 0.0)]
+        error_rate: f64,
+        /// Fraction of requests answered with 429 and rate-limit headers (0 to 1).
+        #[arg(long, default_value_t = 0.0)]
+        throttle_rate: f64,
+    },
+    /// List every emulated object.
+    List {
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change one field of one emulated object out of band (e.g. a node pool's count).
+    Set {
+        /// The object's id or name.
+        object: String,
+        /// A dotted field path: count, tags, spec.replicas, …
+        field: String,
+        /// The new value, as JSON (a bare word is taken as a string).
+        value: String,
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Delete one emulated object out of band.
+    Delete {
+        object: String,
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
 }

@@ -39,6 +39,7 @@ pub async fn run(cli: Cli) -> u8 {
         } => graph(&cli, stacks, *all, *format),
         Command::Show { planfile, json } => show(planfile, *json),
         Command::State(s) => state(&cli, s).await,
+        Command::Emulator(e) => crate::emulate::command(&cli, e).await,
         Command::Providers { json } => providers(*json),
     };
     match result {
@@ -231,7 +232,8 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
         options(&args.selection)?,
         Arc::new(Quiet),
         cancel.clone(),
-    )?;
+    )
+    .await?;
     let s = &opened.session;
     let selected = stacks::select(&s.project, &args.selection.stacks, args.selection.all)?;
     let plan = s.plan(&selected, args.destroy).await?;
@@ -292,7 +294,8 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
         options(&sel)?,
         progress.clone(),
         cancel.clone(),
-    )?;
+    )
+    .await?;
     let s = &opened.session;
     // A positional argument is a plan file when it names a file, else a stack.
     let mut planfile: Option<PathBuf> = None;
@@ -352,7 +355,8 @@ async fn destroy(cli: &Cli, args: &DestroyArgs) -> anyhow::Result<u8> {
         options(&args.selection)?,
         progress.clone(),
         cancel.clone(),
-    )?;
+    )
+    .await?;
     let s = &opened.session;
     let selected = stacks::select(&s.project, &args.selection.stacks, args.selection.all)?;
     let plan = s.plan(&selected, true).await?;
@@ -397,7 +401,7 @@ async fn drift(cli: &Cli, args: &DriftArgs) -> anyhow::Result<u8> {
         env_vars: session::env_vars(),
         ..Options::default()
     };
-    let opened = session::open(cli, "drift", options, Arc::new(Quiet), cancel)?;
+    let opened = session::open(cli, "drift", options, Arc::new(Quiet), cancel).await?;
     let mut s = opened.session;
     let mut selected = stacks::select(&s.project, &args.stacks, args.all)?;
     if let Some(spec) = &args.shard {

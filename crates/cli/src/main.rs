@@ -24,6 +24,7 @@ macro_rules! out {
 
 mod args;
 mod commands;
+mod emulate;
 mod progress;
 mod report;
 mod session;

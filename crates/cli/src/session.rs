@@ -48,6 +48,12 @@ impl std::error::Error for ConfigErrors {}
 pub fn registry() -> Registry {
     #[allow(unused_mut)]
     let mut r = Registry::new();
+    r.register(Arc::new(
+        strata_provider_digitalocean::DigitalOceanProvider::new(),
+    ));
+    r.register(Arc::new(
+        strata_provider_kubernetes::KubernetesProvider::new(),
+    ));
     #[cfg(feature = "testing")]
     r.register(Arc::new(strata_provider_testing::TestingProvider::new()));
     r
@@ -155,9 +161,11 @@ pub fn env_vars() -> BTreeMap<String, String> {
 
 pub struct Opened {
     pub session: Session,
+    /// The in-process emulator under `--emulate`; it serves until the command ends.
+    pub _emulator: Option<strata_emulator::Emulator>,
 }
 
-pub fn open(
+pub async fn open(
     cli: &Cli,
     operation: &str,
     options: Options,
@@ -167,6 +175,12 @@ pub fn open(
     let project = load_project(cli)?;
     let env = choose_env(&project, cli.env.as_deref())?;
     let store = open_store(&project, operation)?;
+    // Started after the lock is taken: only the process holding the project's lock runs the
+    // project's emulated cloud.
+    let emulator = match cli.emulate {
+        true => Some(crate::emulate::start_for_project(&project.root).await?),
+        false => None,
+    };
     Ok(Opened {
         session: Session {
             project,
@@ -177,5 +191,6 @@ pub fn open(
             options,
             cancel,
         },
+        _emulator: emulator,
     })
 }

@@ -413,7 +413,7 @@ impl StackRun<'_> {
 
         let lc = lifecycle(block);
         let prior_value = prior.map(ResourceState::value);
-        let tainted = prior.is_some_and(|p| p.status != ResourceStatus::Ready);
+        let status = prior.map(|p| p.status).unwrap_or_default();
         let proposed = strata_plan::propose(
             &schema.block,
             prior_value.as_ref(),
@@ -442,17 +442,31 @@ impl StackRun<'_> {
         let mut planned = schema.block.mark_sensitive(classified.planned);
         let mut reason = None;
         let mut replace_because = classified.replace_because;
-        if tainted && matches!(action, Action::NoOp | Action::Update) {
-            // A partial create is resumed as an update where the provider can, else replaced.
-            action = Action::Replace;
-            reason = Some("an earlier operation on it did not finish".into());
-            planned = schema.block.mark_sensitive(strata_plan::propose(
-                &schema.block,
-                None,
-                &normalized,
-                &lc.ignore_changes,
-            ));
-            replace_because.clear();
+        match status {
+            // An operation that made partial progress (a rollout that timed out) is resumed:
+            // the provider is asked again to bring the object to the configuration.
+            ResourceStatus::Partial if action == Action::NoOp => {
+                action = Action::Update;
+                reason =
+                    Some("an earlier operation on it did not finish; it will be resumed".into());
+            }
+            ResourceStatus::Partial if action == Action::Update => {
+                reason =
+                    Some("an earlier operation on it did not finish; it will be resumed".into());
+            }
+            // A tainted object is not trusted: it is replaced.
+            ResourceStatus::Tainted if matches!(action, Action::NoOp | Action::Update) => {
+                action = Action::Replace;
+                reason = Some("it is tainted".into());
+                planned = schema.block.mark_sensitive(strata_plan::propose(
+                    &schema.block,
+                    None,
+                    &normalized,
+                    &lc.ignore_changes,
+                ));
+                replace_because.clear();
+            }
+            _ => {}
         }
         let change = ResourceChange {
             address,
