@@ -162,3 +162,106 @@ fn an_out_of_band_scale_shows_as_the_update_that_restores_it() {
         "{r:?}"
     );
 }
+
+#[test]
+fn every_request_of_a_full_run_matches_the_digitalocean_spec() {
+    let p = doks();
+    emulated_ok(&p, &["--env", "stage", "apply", "--all", "--auto-approve"]);
+    emulated_ok(&p, &["--env", "stage", "plan", "--all"]);
+    emulated_ok(
+        &p,
+        &["--env", "stage", "destroy", "--all", "--auto-approve"],
+    );
+    let spec_file = strata_speccheck::find_spec("digitalocean/DigitalOcean-public.v2.yaml")
+        .expect("the DigitalOcean spec in shared/specs (or STRATA_SPECS_DIR)");
+    let spec = strata_speccheck::OpenApi::load(&spec_file).unwrap();
+    let log = p.root.join(".strata/emulator/requests.jsonl");
+    let report = strata_speccheck::check_log_counts(&spec, &log, "/v2/").unwrap();
+    assert!(
+        report.checked > 20,
+        "only {} requests were checked",
+        report.checked
+    );
+    let problems: Vec<String> = report.violations.iter().map(|v| v.to_string()).collect();
+    assert!(
+        problems.is_empty(),
+        "{} of {} requests break the spec:\n{}",
+        problems.len(),
+        report.checked,
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn manifests_removed_from_a_folder_are_pruned_and_a_stuck_rollout_names_itself() {
+    let p = doks();
+    emulated_ok(&p, &["--env", "stage", "apply", "--all", "--auto-approve"]);
+    let namespaces = |p: &Project| -> Vec<String> {
+        emulator_objects(p)
+            .into_iter()
+            .filter(|o| o["kind"] == "Namespace")
+            .map(|o| o["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert!(namespaces(&p).contains(&"ingress-nginx".to_string()));
+
+    // Drop the second document of the folder: its Namespace goes away on the next apply.
+    let file = p.root.join("deploy/k8s/cluster/namespaces.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, &text[..text.find("---").unwrap()]).unwrap();
+    let r = emulated_ok(&p, &["--env", "stage", "apply", "deploy", "--auto-approve"]);
+    assert!(
+        r.stdout
+            .contains("deploy/kubernetes_manifests.cluster will be updated in-place"),
+        "{r:?}"
+    );
+    assert!(!namespaces(&p).contains(&"ingress-nginx".to_string()));
+    assert!(namespaces(&p).contains(&"monitoring".to_string()));
+
+    // A Deployment that never becomes ready fails with its name; independent resources apply.
+    let mut hcl = std::fs::read_to_string(p.root.join("deploy/main.hcl")).unwrap();
+    hcl.push_str(
+        r#"
+resource "kubernetes_manifest" "stuck" {
+  timeout_seconds = 2
+  manifest = {
+    apiVersion = "apps/v1"
+    kind       = "Deployment"
+    metadata   = { name = "stuck", namespace = local.namespace }
+    spec = {
+      replicas = 1
+      selector = { matchLabels = { app = "stuck" } }
+      template = {
+        metadata = { labels = { app = "stuck" } }
+        spec     = { containers = [{ name = "stuck", image = "registry.example.com/never-ready:1" }] }
+      }
+    }
+  }
+  depends_on = [kubernetes_manifest.namespace]
+}
+
+resource "kubernetes_manifest" "independent" {
+  manifest = {
+    apiVersion = "v1"
+    kind       = "ConfigMap"
+    metadata   = { name = "independent", namespace = local.namespace }
+    data       = { ok = "yes" }
+  }
+  depends_on = [kubernetes_manifest.namespace]
+}
+"#,
+    );
+    std::fs::write(p.root.join("deploy/main.hcl"), hcl).unwrap();
+    let r = emulated(&p, &["--env", "stage", "apply", "deploy", "--auto-approve"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("Deployment ecommerce-stage/stuck did not become ready"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout
+            .contains("deploy/kubernetes_manifest.independent: Creation complete"),
+        "{r:?}"
+    );
+}
