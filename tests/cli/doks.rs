@@ -265,3 +265,125 @@ resource "kubernetes_manifest" "independent" {
         "{r:?}"
     );
 }
+
+#[test]
+fn drift_reports_each_out_of_band_change_exactly_and_only_reads() {
+    let p = doks();
+    emulated_ok(&p, &["--env", "stage", "apply", "--all", "--auto-approve"]);
+    let clean = emulated(&p, &["--env", "stage", "drift", "--all"]);
+    assert_eq!(
+        clean.code, 0,
+        "right after apply there is no drift: {clean:?}"
+    );
+
+    p.ok(&[
+        "emulator",
+        "set",
+        "ecommerce-stage/default",
+        "max_nodes",
+        "9",
+    ]);
+    let cluster_id = emulator_objects(&p)
+        .into_iter()
+        .find(|o| o["kind"] == "kubernetes_cluster")
+        .map(|o| o["id"].as_str().unwrap().to_string())
+        .unwrap();
+    p.ok(&["emulator", "set", &cluster_id, "tags", r#"["edited"]"#]);
+    p.ok(&["emulator", "delete", "ecommerce-stage-db"]);
+    p.ok(&[
+        "emulator",
+        "set",
+        "Deployment/ecommerce-stage/api-gateway",
+        "spec.replicas",
+        "7",
+    ]);
+
+    let log = p.root.join(".strata/emulator/requests.jsonl");
+    let logged_before = std::fs::read_to_string(&log).unwrap().lines().count();
+    let r = emulated(
+        &p,
+        &["--env", "stage", "drift", "--all", "--format", "json"],
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let find = |kind: &str, address: &str, attribute: Option<&str>| {
+        findings
+            .iter()
+            .find(|f| {
+                f["kind"] == kind
+                    && f["address"] == address
+                    && attribute.is_none_or(|a| f["attribute"] == a)
+            })
+            .unwrap_or_else(|| {
+                panic!("no {kind} finding for {address} {attribute:?} in {findings:#?}")
+            })
+    };
+    let pool = find(
+        "changed",
+        "base/digitalocean_kubernetes_cluster.main",
+        Some("node_pool[0].max_nodes"),
+    );
+    assert_eq!(
+        (pool["state_value"].clone(), pool["cloud_value"].clone()),
+        (serde_json::json!(5), serde_json::json!(9))
+    );
+    let tags = find(
+        "changed",
+        "base/digitalocean_kubernetes_cluster.main",
+        Some("tags[0]"),
+    );
+    assert_eq!(tags["cloud_value"], "edited", "{tags}");
+    find(
+        "deleted",
+        "database/digitalocean_database_cluster.shop",
+        None,
+    );
+    let replicas = find(
+        "changed",
+        "deploy/kubernetes_manifest.deployment[\"api-gateway\"]",
+        Some("manifest.spec.replicas"),
+    );
+    assert_eq!(
+        (
+            replicas["state_value"].clone(),
+            replicas["cloud_value"].clone()
+        ),
+        (serde_json::json!(2), serde_json::json!(7))
+    );
+    assert!(
+        findings.iter().all(|f| f["kind"] != "pending"),
+        "nothing was edited in the configuration: {findings:#?}"
+    );
+
+    // Only reads reached the cloud during the check.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let writes: Vec<&str> = text
+        .lines()
+        .skip(logged_before)
+        .filter(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["method"] != "GET" && !v["path"].as_str().unwrap_or("").starts_with("/_emulator")
+        })
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "drift made write calls:\n{}",
+        writes.join("\n")
+    );
+
+    // A configuration edit is pending, not drift.
+    p.edit("strata.hcl", "replicas      = 1", "replicas      = 3");
+    let r = emulated(
+        &p,
+        &["--env", "stage", "drift", "deploy", "--format", "json"],
+    );
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let pending: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "pending")
+        .collect();
+    assert!(!pending.is_empty(), "{report:#}");
+}
