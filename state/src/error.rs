@@ -59,6 +59,63 @@ pub enum StateError {
         source: std::io::Error,
     },
 
+    /// Another run holds the lock object of this state (s3 backend), or held it less than a
+    /// lease ago.
+    #[error(
+        "the state of {key} is locked by {}@{} (PID {}, {}) since {}; lock id {lock_id}, lease until {expires_at}",
+        holder.user, holder.host, holder.pid, holder.operation, holder.since
+    )]
+    LockHeld {
+        key: StateKey,
+        lock_id: String,
+        holder: Box<LockInfo>,
+        /// RFC 3339.
+        expires_at: String,
+    },
+
+    /// This run's lock lease ran out and another run took the lock over: this run must stop
+    /// writing, whatever it was doing.
+    #[error(
+        "the lock {lock_id} of {key} expired and was taken over by {}@{} (PID {}, lock {by_lock_id}); this run wrote nothing more",
+        by.user, by.host, by.pid
+    )]
+    LeaseTakenOver {
+        key: StateKey,
+        lock_id: String,
+        by: Box<LockInfo>,
+        by_lock_id: String,
+    },
+
+    /// This run's lock object disappeared (removed with `state unlock`).
+    #[error("the lock {lock_id} of {key} was removed while this run held it; this run wrote nothing more")]
+    LockLost { key: StateKey, lock_id: String },
+
+    /// `state unlock` of a state that has no lock object.
+    #[error("{key} is not locked")]
+    NotLocked { key: StateKey },
+
+    /// `state unlock` naming another lock than the one in place: it would remove a lock taken
+    /// after the user looked.
+    #[error(
+        "the lock of {key} has id {actual} (held by {}@{}, PID {}), not {given}",
+        holder.user, holder.host, holder.pid
+    )]
+    WrongLockId {
+        key: StateKey,
+        given: String,
+        actual: String,
+        holder: Box<LockInfo>,
+    },
+
+    /// The object store accepted a write it should have refused, so neither locking nor
+    /// compare-and-swap can protect state there.
+    #[error("the bucket {bucket} does not honour conditional writes: {detail}")]
+    ConditionalWritesIgnored { bucket: String, detail: String },
+
+    /// Backend settings that cannot work (an empty bucket name, a malformed endpoint).
+    #[error("invalid state backend settings: {0}")]
+    InvalidSettings(String),
+
     /// The storage engine or service failed.
     #[error("state storage failed while {context}: {source}")]
     Storage {
@@ -90,6 +147,36 @@ impl StateError {
             StateError::NoSuchVersion { .. } => {
                 Some("`strata state history` lists the stored versions".into())
             }
+            StateError::LockHeld {
+                lock_id,
+                holder,
+                expires_at,
+                ..
+            } => Some(format!(
+                "wait for that run to finish; if process {} on {} is gone, its lock can be taken \
+                 once the lease expires at {expires_at}, or removed now with \
+                 `strata state unlock {lock_id}`",
+                holder.pid, holder.host
+            )),
+            StateError::LeaseTakenOver { .. } | StateError::LockLost { .. } => Some(
+                "this run was paused or cut off for longer than its lock lease; plan again: \
+                 interrupted operations are reconciled by the next run"
+                    .into(),
+            ),
+            StateError::WrongLockId { actual, .. } => Some(format!(
+                "the lock changed since its id was read; check that its holder is gone, then \
+                 `strata state unlock {actual}`"
+            )),
+            StateError::NotLocked { .. } => Some(
+                "there is nothing to remove: a lock goes away when its run ends, and a local \
+                 state's lock with the process that holds it"
+                    .into(),
+            ),
+            StateError::ConditionalWritesIgnored { .. } => Some(
+                "state needs a store that refuses a PutObject whose If-None-Match or If-Match \
+                 condition fails (AWS S3 does); upgrade this server or pick another store"
+                    .into(),
+            ),
             StateError::NotEmpty { .. } => Some(
                 "destroy the stack first, or remove what it holds with `strata state rm`".into(),
             ),

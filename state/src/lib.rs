@@ -5,6 +5,8 @@
 //! - [`StateStore`]: the trait every backend implements (async, snapshot + journal);
 //! - [`LocalStore`]: the default backend, sled under the project's `.strata/`, with a
 //!   process-wide project lock;
+//! - [`S3Store`]: any S3-compatible object store, with a lock object per state held under a
+//!   renewed lease, and compare-and-swap on every snapshot write;
 //! - [`codec`]: the single place where state turns into bytes, so encryption can wrap it;
 //! - [`conformance`]: the behaviour suite every backend must pass.
 //!
@@ -18,6 +20,7 @@ pub mod error;
 pub mod local;
 pub mod lock;
 pub mod model;
+pub mod s3;
 pub mod store;
 
 pub use error::StateError;
@@ -27,4 +30,5 @@ pub use model::{
     HistoryEntry, Intent, IntentAction, JournalEntry, Loaded, OutputState, ResourceState,
     ResourceStatus, StackState, StateKey, FORMAT_VERSION,
 };
+pub use s3::{LockGuard, S3Settings, S3Store};
 pub use store::StateStore;

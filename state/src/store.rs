@@ -1,10 +1,12 @@
 //! The [`StateStore`] trait every backend implements.
 
 use crate::error::StateError;
+use crate::lock::LockInfo;
 use crate::model::{HistoryEntry, JournalEntry, Loaded, StackState, StateKey};
+use crate::s3::LockGuard;
 use async_trait::async_trait;
 
-/// A place where state lives: the local sled database, or (later) an S3 bucket.
+/// A place where state lives: the local sled database, or an S3 bucket.
 ///
 /// State is a snapshot plus a journal. During an apply, every completed operation is
 /// [`append`](StateStore::append)ed as it happens, at a cost proportional to that one entry; a
@@ -59,4 +61,29 @@ pub trait StateStore: Send + Sync {
     /// intents (after a full destroy); refused with [`StateError::NotEmpty`] otherwise.
     /// Deleting a key with no state is not an error.
     async fn delete(&self, key: &StateKey) -> Result<(), StateError>;
+
+    /// Takes the lock of one state for `operation` (`apply`, `state`) for as long as the guard
+    /// lives, failing at once if another run holds it. Writes to a state locked by another run
+    /// are refused whether or not the writer took a lock itself.
+    ///
+    /// The default is for backends whose lock covers the whole store from the moment it is
+    /// opened (the local one): there is nothing more to take.
+    async fn lock(&self, key: &StateKey, operation: &str) -> Result<LockGuard, StateError> {
+        let _ = operation;
+        key.validate().map_err(|reason| StateError::InvalidKey {
+            key: key.to_string(),
+            reason,
+        })?;
+        Ok(LockGuard::whole_store(key))
+    }
+
+    /// Removes the lock of `key` by hand if its id is `lock_id` (`state unlock LOCK_ID`), and
+    /// returns who held it.
+    ///
+    /// The default is for backends whose lock goes away with the process holding it: there is
+    /// never a lock object to remove.
+    async fn unlock(&self, key: &StateKey, lock_id: &str) -> Result<LockInfo, StateError> {
+        let _ = lock_id;
+        Err(StateError::NotLocked { key: key.clone() })
+    }
 }
