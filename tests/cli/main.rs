@@ -13,5 +13,6 @@ mod interrupt;
 mod language;
 mod lifecycle;
 mod rules;
+mod s3;
 mod saved_plan;
 mod secrets;

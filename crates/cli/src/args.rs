@@ -199,6 +199,8 @@ pub enum StateCommand {
     Mv { source: String, destination: String },
     /// List the saved versions of a stack's state.
     History { stack: String },
+    /// Remove a stack's lock by hand (s3 backend), after checking its id.
+    Unlock { stack: String, lock_id: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -152,7 +152,19 @@ async fn init(cli: &Cli) -> anyhow::Result<u8> {
     if diags.iter().any(Diagnostic::is_error) {
         return Err(anyhow::Error::new(ConfigErrors(diags)));
     }
-    let _store = session::open_store(&project, "init")?;
+    let _store = session::open_store(&project, "init").await?;
+    if project.backend.kind == "s3" {
+        // A store that ignores conditional writes would make locks and compare-and-swap lie.
+        session::open_s3(&project, "init")
+            .await?
+            .probe_conditional_writes()
+            .await
+            .map_err(|e| {
+                let hint = e.hint().unwrap_or_default();
+                hinted(e.to_string(), hint)
+            })?;
+        outln!("  the bucket honours conditional writes (If-None-Match, If-Match)");
+    }
     outln!("Project {:?} at {}", project.name, project.root.display());
     outln!("  environment: {env}");
     outln!(
@@ -236,7 +248,10 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
     .await?;
     let s = &opened.session;
     let selected = stacks::select(&s.project, &args.selection.stacks, args.selection.all)?;
-    let plan = s.plan(&selected, args.destroy).await?;
+    let locks = session::lock_stacks(s, &selected, "plan").await?;
+    let plan = s.plan(&selected, args.destroy).await;
+    session::release_locks(locks).await;
+    let plan = plan?;
     if cancel.is_cancelled() {
         return Ok(exit::INTERRUPTED);
     }
@@ -313,6 +328,8 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
             names.push(a.clone());
         }
     }
+    // The locks of the stacks the run works on, held until it ends.
+    let locks;
     let plan = match &planfile {
         Some(file) => {
             if !names.is_empty() || args.all {
@@ -322,11 +339,14 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
                 ));
             }
             let plan = Plan::read_file(file)?;
+            let selected = plan.stacks.iter().map(|p| p.stack.clone()).collect();
+            locks = session::lock_stacks(s, &selected, "apply").await?;
             s.check_saved_plan(&plan).await?;
             plan
         }
         None => {
             let selected = stacks::select(&s.project, &names, args.all)?;
+            locks = session::lock_stacks(s, &selected, "apply").await?;
             let plan = s.plan(&selected, false).await?;
             out!("{}", strata_plan::render_text(&plan));
             if !plan.has_changes() {
@@ -343,6 +363,7 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
     let report = s.apply(&plan).await;
     ticker.abort();
     let report = report?;
+    session::release_locks(locks).await;
     Ok(finish(&report, false))
 }
 
@@ -359,6 +380,7 @@ async fn destroy(cli: &Cli, args: &DestroyArgs) -> anyhow::Result<u8> {
     .await?;
     let s = &opened.session;
     let selected = stacks::select(&s.project, &args.selection.stacks, args.selection.all)?;
+    let locks = session::lock_stacks(s, &selected, "destroy").await?;
     let plan = s.plan(&selected, true).await?;
     out!("{}", strata_plan::render_text(&plan));
     if !plan.has_changes() {
@@ -371,6 +393,7 @@ async fn destroy(cli: &Cli, args: &DestroyArgs) -> anyhow::Result<u8> {
     let ticker = progress.start_ticker();
     let report = s.apply(&plan).await;
     ticker.abort();
+    session::release_locks(locks).await;
     Ok(finish(&report?, true))
 }
 
@@ -507,7 +530,7 @@ async fn output(
     let project = session::load_project(cli)?;
     let env = session::choose_env(&project, cli.env.as_deref())?;
     stacks::select(&project, &[stack.to_string()], false)?;
-    let store = session::open_store(&project, "output")?;
+    let store = session::open_store(&project, "output").await?;
     let key = strata_state::StateKey {
         env: env.clone(),
         stack: stack.trim_end_matches('/').to_string(),
@@ -666,7 +689,7 @@ fn print_block(block: &strata_core::schema::BlockSchema, indent: usize) {
 async fn state(cli: &Cli, cmd: &StateCommand) -> anyhow::Result<u8> {
     let project = session::load_project(cli)?;
     let env = session::choose_env(&project, cli.env.as_deref())?;
-    let store = session::open_store(&project, "state")?;
+    let store = session::open_store(&project, "state").await?;
     let key = |stack: &str| strata_state::StateKey {
         env: env.clone(),
         stack: stack.to_string(),
@@ -770,6 +793,23 @@ async fn state(cli: &Cli, cmd: &StateCommand) -> anyhow::Result<u8> {
             st.resources.insert(d.local(), r);
             store.persist(&key(&s.stack), &st, base).await?;
             outln!("Moved {s} to {d}.");
+        }
+        StateCommand::Unlock { stack, lock_id } => {
+            stacks::select(&project, std::slice::from_ref(stack), false)?;
+            let holder = store.unlock(&key(stack), lock_id).await.map_err(|e| {
+                let hint = e
+                    .hint()
+                    .unwrap_or_else(|| "strata state unlock STACK LOCK_ID".into());
+                hinted(e.to_string(), hint)
+            })?;
+            outln!(
+                "Removed lock {lock_id} of {} held by PID {} ({} by {}@{}).",
+                key(stack),
+                holder.pid,
+                holder.operation,
+                holder.user,
+                holder.host
+            );
         }
         StateCommand::History { stack } => {
             stacks::select(&project, std::slice::from_ref(stack), false)?;

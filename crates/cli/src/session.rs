@@ -129,8 +129,9 @@ pub fn choose_env(project: &Project, flag: Option<&str>) -> anyhow::Result<Strin
     }
 }
 
-/// Opens the project's state backend, holding its lock for the rest of the process.
-pub fn open_store(project: &Project, operation: &str) -> anyhow::Result<Arc<dyn StateStore>> {
+/// Opens the project's state backend. The local backend holds its project-wide lock for the
+/// rest of the process; the s3 backend locks each state when a run takes it (see [`lock_stacks`]).
+pub async fn open_store(project: &Project, operation: &str) -> anyhow::Result<Arc<dyn StateStore>> {
     match project.backend.kind.as_str() {
         "local" => {
             let holder = LockInfo::current(operation);
@@ -143,13 +144,64 @@ pub fn open_store(project: &Project, operation: &str) -> anyhow::Result<Arc<dyn 
             })?;
             Ok(Arc::new(store))
         }
+        "s3" => Ok(Arc::new(open_s3(project, operation).await?)),
         other => bail!(Hinted {
-            message: format!("state backend {other:?} is not supported by this build"),
+            message: format!("unknown state backend {other:?}"),
             hint: Some(
-                "use backend \"local\" {} (the default when no backend block is present)".into()
+                "use backend \"local\" {} (the default) or backend \"s3\" { bucket = ... }".into()
             ),
         }),
     }
+}
+
+/// The s3 backend from `backend "s3" { ... }`. Credentials come from the standard AWS chain
+/// (`AWS_ACCESS_KEY_ID`, profiles, …) unless the block names environment variables for them.
+pub async fn open_s3(project: &Project, operation: &str) -> anyhow::Result<strata_state::S3Store> {
+    let settings = &project.backend.settings;
+    let text = |k: &str| settings.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let Some(bucket) = text("bucket") else {
+        return Err(hinted(
+            "backend \"s3\" needs a bucket",
+            "add bucket = \"NAME\" to the backend block in strata.hcl",
+        ));
+    };
+    let mut s3 = strata_state::S3Settings::new(bucket);
+    s3.prefix = text("prefix").unwrap_or_default();
+    s3.region = text("region");
+    s3.endpoint = text("endpoint");
+    s3.force_path_style = settings
+        .get("force_path_style")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(s3.endpoint.is_some());
+    if let Some(secs) = settings.get("lease_seconds").and_then(|v| v.as_f64()) {
+        s3.lease = std::time::Duration::from_secs_f64(secs.max(1.0));
+    }
+    // Secrets never live in strata.hcl: the block may only name the variables that hold them.
+    let from_env = |k: &str| text(k).and_then(|var| std::env::var(var).ok());
+    s3.access_key = from_env("access_key_env");
+    s3.secret_key = from_env("secret_key_env");
+    let store = strata_state::S3Store::connect(s3, LockInfo::current(operation)).await?;
+    Ok(store)
+}
+
+/// Takes the lock of every selected stack's state, in a fixed order; released when dropped.
+pub async fn lock_stacks(
+    session: &Session,
+    stacks: &std::collections::BTreeSet<String>,
+    operation: &str,
+) -> anyhow::Result<Vec<strata_state::LockGuard>> {
+    let mut guards = Vec::new();
+    for stack in stacks {
+        let key = session.key(stack);
+        guards.push(session.store.lock(&key, operation).await.map_err(|e| {
+            let hint = e.hint();
+            match hint {
+                Some(h) => hinted(e.to_string(), h),
+                None => anyhow!(e),
+            }
+        })?);
+    }
+    Ok(guards)
 }
 
 /// The `STRATA_VAR_<name>` variables of the process environment, under their full names.
@@ -174,7 +226,7 @@ pub async fn open(
 ) -> anyhow::Result<Opened> {
     let project = load_project(cli)?;
     let env = choose_env(&project, cli.env.as_deref())?;
-    let store = open_store(&project, operation)?;
+    let store = open_store(&project, operation).await?;
     // Started after the lock is taken: only the process holding the project's lock runs the
     // project's emulated cloud.
     let emulator = match cli.emulate {
@@ -193,4 +245,15 @@ pub async fn open(
         },
         _emulator: emulator,
     })
+}
+
+/// Releases locks taken by [`lock_stacks`] and waits for it, so that the next run finds them free
+/// (a lock only dropped is released in the background, which a process about to exit may cut off;
+/// its lease then expires on its own).
+pub async fn release_locks(guards: Vec<strata_state::LockGuard>) {
+    for g in guards {
+        if let Err(e) = g.release().await {
+            tracing::warn!("releasing a state lock: {e}");
+        }
+    }
 }
