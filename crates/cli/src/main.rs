@@ -63,7 +63,9 @@ fn main() -> ExitCode {
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
-        0 => "warn",
+        // kube-rs logs every failed request at error level; the providers retry those and
+        // report what finally failed, so its own lines are only shown with -v.
+        0 => "warn,kube_client=off",
         1 => "info",
         _ => "debug",
     };

@@ -21,8 +21,11 @@ pub const FIELD_MANAGER: &str = "strata";
 
 /// How often a transient failure is tried again (kube-rs already retries 429, 503 and 504
 /// honouring `Retry-After`; this covers other 5xx answers and dropped connections).
-const ATTEMPTS: u32 = 5;
+/// Ten attempts with the backoff capped at five seconds ride out a minute-long wave of
+/// failures; fewer let a busy server fail an apply of a large folder.
+const ATTEMPTS: u32 = 10;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Polling of rollouts starts fast (an emulated or small rollout is quick) and slows down to
 /// spare a busy API server.
@@ -129,8 +132,10 @@ where
         match call().await {
             Err(e) if transient(&e) && attempt < ATTEMPTS => {
                 tracing::debug!(attempt, error = %e, "retrying a Kubernetes API call");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
+                // Full jitter: calls that failed together do not all come back together.
+                let jittered = delay.mul_f64(0.5 + rand_fraction() / 2.0);
+                tokio::time::sleep(jittered).await;
+                delay = (delay * 2).min(MAX_BACKOFF);
                 attempt += 1;
             }
             other => return other,
@@ -438,4 +443,14 @@ mod tests {
             assert!(!is_loopback(h), "{h}");
         }
     }
+}
+
+/// A number in `0..1` from the clock's sub-second nanoseconds: enough to spread retries without
+/// a random-number dependency.
+fn rand_fraction() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    f64::from(nanos % 1000) / 1000.0
 }
