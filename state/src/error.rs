@@ -148,15 +148,15 @@ impl StateError {
                 Some("`strata state history` lists the stored versions".into())
             }
             StateError::LockHeld {
+                key,
                 lock_id,
                 holder,
                 expires_at,
-                ..
             } => Some(format!(
                 "wait for that run to finish; if process {} on {} is gone, its lock can be taken \
                  once the lease expires at {expires_at}, or removed now with \
-                 `strata state unlock {lock_id}`",
-                holder.pid, holder.host
+                 `strata state unlock {} {lock_id}`",
+                holder.pid, holder.host, key.stack
             )),
             StateError::LeaseTakenOver { .. } | StateError::LockLost { .. } => Some(
                 "this run was paused or cut off for longer than its lock lease; plan again: \

@@ -80,7 +80,7 @@ async fn of_two_runs_racing_for_a_lock_exactly_one_wins() {
     );
     let hint = loser.hint().expect("a held lock comes with a hint");
     assert!(
-        hint.contains(&format!("strata state unlock {winner_id}")),
+        hint.contains(&format!("strata state unlock {} {winner_id}", k.stack)),
         "{hint}"
     );
 
