@@ -225,3 +225,52 @@ fn shards_cover_every_stack_exactly_once() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("I/N"), "{r:?}");
 }
+
+#[test]
+fn an_ignore_rule_silences_its_attribute_until_it_expires() {
+    let p = Project::new("three-stacks");
+    p.ok(&["apply", "--all", "--auto-approve"]);
+    set_cloud_field(&p, "standalone", "size", serde_json::json!(7));
+    let with_rule = |until: &str| {
+        let hcl =
+            std::fs::read_to_string(crate::support::fixture("three-stacks").join("strata.hcl"))
+                .unwrap();
+        p.write(
+            "strata.hcl",
+            &format!(
+                "{hcl}\ndrift {{\n  ignore {{\n    address   = \"deploy/testing_thing.standalone\"\n    attribute = \"size\"\n    until     = \"{until}\"\n    reason    = \"scaled by hand during the sale\"\n  }}\n}}\n"
+            ),
+        );
+    };
+    with_rule("2999-12-31");
+    let r = p.ok(&["drift", "--all"]);
+    assert!(r.stdout.contains("silenced by ignore rules"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("ignored until 2999-12-31: scaled by hand during the sale"),
+        "{r:?}"
+    );
+
+    with_rule("2020-01-31");
+    let r = p.run(&["drift", "--all", "--format", "json"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["attribute"], "size");
+    assert!(
+        f["note"]
+            .as_str()
+            .unwrap()
+            .contains("expired on 2020-01-31"),
+        "{f}"
+    );
+
+    // A bad date is a configuration error naming the place.
+    with_rule("next week");
+    let r = p.run(&["validate"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("Invalid date \"next week\"") && r.stderr.contains("strata.hcl:"),
+        "{r:?}"
+    );
+}

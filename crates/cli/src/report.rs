@@ -25,6 +25,12 @@ pub fn summary(r: &DriftReport) -> String {
         r.stacks.len(),
         if r.stacks.len() == 1 { "" } else { "s" }
     );
+    if !r.ignored.is_empty() {
+        s.push_str(&format!(
+            " {} finding(s) silenced by ignore rules.",
+            r.ignored.len()
+        ));
+    }
     if !r.errors.is_empty() {
         s.push_str(&format!(
             " {} stack(s) could not be checked.",
@@ -47,10 +53,27 @@ pub fn text(r: &DriftReport) -> String {
             (false, None) => {
                 out.push_str(&format!("{stack}:\n"));
                 for f in findings {
-                    out.push_str(&format!("  {:<15} {}\n", kind_word(f.kind), f.message));
+                    let note = f
+                        .note
+                        .as_deref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default();
+                    out.push_str(&format!(
+                        "  {:<15} {}{note}\n",
+                        kind_word(f.kind),
+                        f.message
+                    ));
                 }
             }
         }
+    }
+    for f in &r.ignored {
+        out.push_str(&format!(
+            "{}: ignored {} ({})\n",
+            f.stack,
+            f.message,
+            f.note.as_deref().unwrap_or("")
+        ));
     }
     out.push('\n');
     out.push_str(&summary(r));

@@ -27,9 +27,9 @@ pub use diagnostics::Diagnostics;
 pub use eval::{eval, eval_body, Scope};
 pub use load::{load_project, load_project_partial, PROJECT_FILE};
 pub use model::{
-    Backend, Body, BodyAttribute, BodyBlock, Dependency, Environment, Expr, IgnoreChanges,
-    Lifecycle, Local, Output, Project, ProviderBlock, ProviderRef, RefKind, Reference,
-    ResourceBlock, Stack, Validation, Variable,
+    Backend, Body, BodyAttribute, BodyBlock, Dependency, DriftIgnore, Environment, Expr,
+    IgnoreChanges, Lifecycle, Local, Output, Project, ProviderBlock, ProviderRef, RefKind,
+    Reference, ResourceBlock, Stack, Validation, Variable,
 };
 pub use source::{SourceFile, Sources};
 pub use validate::{validate, validate_with_types};

@@ -23,6 +23,23 @@ pub struct Project {
     pub environments: BTreeMap<String, Environment>,
     pub stacks: BTreeMap<String, Stack>,
     pub sources: Sources,
+    /// `drift { ignore { ... } }` rules of `strata.hcl`.
+    pub drift_ignores: Vec<DriftIgnore>,
+}
+
+/// An attribute whose drift is not reported, optionally until a date: a value another system
+/// owns (an autoscaler's node count), or a known change waiting for a fix.
+#[derive(Debug, Clone)]
+pub struct DriftIgnore {
+    /// A resource address or pattern (`base/digitalocean_kubernetes_cluster.main`, `TYPE.NAME`).
+    pub address: String,
+    /// The attribute path, or a prefix of it (`node_pool[0].node_count`, `tags`); `None` for
+    /// every attribute of the resource.
+    pub attribute: Option<String>,
+    /// The last day the rule applies (`YYYY-MM-DD`); after it, findings come back with a note.
+    pub until: Option<String>,
+    pub reason: Option<String>,
+    pub span: Span,
 }
 
 /// Where state is kept. `kind` is `"local"` when `strata.hcl` has no backend block.

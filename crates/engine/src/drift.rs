@@ -63,6 +63,9 @@ pub struct Finding {
     /// What the configuration asks for, for pending changes (redacted when sensitive).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config_value: Option<serde_json::Value>,
+    /// Set when an ignore rule matched: why it was silenced, or that the rule has expired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub message: String,
 }
 
@@ -81,6 +84,8 @@ pub struct DriftReport {
     pub generated_at: String,
     pub stacks: Vec<String>,
     pub findings: Vec<Finding>,
+    /// Findings silenced by an ignore rule that is still in force.
+    pub ignored: Vec<Finding>,
     pub errors: Vec<StackError>,
 }
 
@@ -155,6 +160,8 @@ impl Session {
                 &b.attribute,
             ))
         });
+        let today = time::OffsetDateTime::now_utc().date();
+        let (findings, ignored) = apply_ignore_rules(findings, &self.project.drift_ignores, today);
         DriftReport {
             format_version: REPORT_VERSION,
             project: self.project.name.clone(),
@@ -164,6 +171,7 @@ impl Session {
                 .unwrap_or_default(),
             stacks: selected.iter().cloned().collect(),
             findings,
+            ignored,
             errors,
         }
     }
@@ -202,6 +210,7 @@ impl Session {
                         state_value: None,
                         cloud_value: None,
                         config_value: None,
+                        note: None,
                         message: format!(
                             "stack {stack:?} was applied at {me}, before stack {:?} changed at {up}; apply {stack} to pick up its outputs",
                             dep.stack
@@ -268,6 +277,7 @@ impl Session {
                     state_value: None,
                     cloud_value: None,
                     config_value: None,
+                    note: None,
                     message: format!("{address} (id {}) no longer exists in the cloud", r.id),
                 }),
                 Ok(Some(obj)) => {
@@ -311,6 +321,7 @@ impl Session {
                             state_value: Some(sv),
                             cloud_value: Some(cv),
                             config_value: None,
+                            note: None,
                         });
                     }
                 }
@@ -364,6 +375,7 @@ impl Session {
                 state_value: side(&c.before),
                 cloud_value: None,
                 config_value: side(&c.after),
+                note: None,
                 message: format!("{} {what}", c.address),
             });
         }
@@ -471,5 +483,79 @@ impl strata_state::StateStore for FrozenState {
 
     async fn delete(&self, key: &strata_state::StateKey) -> Result<(), strata_state::StateError> {
         Err(Self::refuse(key))
+    }
+}
+
+/// Splits findings into those reported and those an ignore rule still silences. A rule applies
+/// to cloud drift (changed, deleted) of the resources its address selects and the attributes
+/// under its attribute path; after its `until` day the finding comes back with a note saying so.
+pub fn apply_ignore_rules(
+    findings: Vec<Finding>,
+    rules: &[strata_config::DriftIgnore],
+    today: time::Date,
+) -> (Vec<Finding>, Vec<Finding>) {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let mut reported = Vec::new();
+    let mut ignored = Vec::new();
+    for mut f in findings {
+        let rule = rules
+            .iter()
+            .find(|r| f.kind.is_cloud_drift() && rule_matches(r, &f));
+        match rule {
+            None => reported.push(f),
+            Some(r) => {
+                let expired = r
+                    .until
+                    .as_deref()
+                    .and_then(|u| time::Date::parse(u, format).ok())
+                    .is_some_and(|until| until < today);
+                let why = r
+                    .reason
+                    .as_deref()
+                    .map(|x| format!(": {x}"))
+                    .unwrap_or_default();
+                if expired {
+                    f.note = Some(format!(
+                        "the ignore rule for this attribute expired on {}{why}",
+                        r.until.as_deref().unwrap_or_default()
+                    ));
+                    reported.push(f);
+                } else {
+                    let until = r
+                        .until
+                        .as_deref()
+                        .map(|u| format!(" until {u}"))
+                        .unwrap_or_default();
+                    f.note = Some(format!("ignored{until}{why}"));
+                    ignored.push(f);
+                }
+            }
+        }
+    }
+    (reported, ignored)
+}
+
+fn rule_matches(rule: &strata_config::DriftIgnore, f: &Finding) -> bool {
+    let (Some(address), Ok(pattern)) = (
+        &f.address,
+        strata_core::AddressPattern::parse(&rule.address),
+    ) else {
+        return false;
+    };
+    let Ok(a) = strata_core::Address::parse(address) else {
+        return false;
+    };
+    if !pattern.matches(&a) {
+        return false;
+    }
+    match (&rule.attribute, &f.attribute) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(prefix), Some(attr)) => {
+            attr == prefix
+                || attr
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        }
     }
 }

@@ -38,7 +38,7 @@ const STACK_BLOCKS: &[&str] = &[
     "output",
     "dependency",
 ];
-const PROJECT_BLOCKS: &[&str] = &["project", "backend", "environment"];
+const PROJECT_BLOCKS: &[&str] = &["project", "backend", "environment", "drift"];
 
 /// Loads the project at `root`, reporting every error it can find.
 pub fn load_project(root: &Path) -> Result<Project, Diagnostics> {
@@ -59,6 +59,7 @@ pub fn load_project_partial(root: &Path) -> (Option<Project>, Diagnostics) {
         sources: Sources::default(),
         diags: Diagnostics::new(),
         resource_index: Default::default(),
+        drift_ignores: Vec::new(),
     };
     let project_file = root.join(PROJECT_FILE);
     if !project_file.is_file() {
@@ -79,6 +80,7 @@ pub fn load_project_partial(root: &Path) -> (Option<Project>, Diagnostics) {
         environments,
         stacks,
         sources: loader.sources,
+        drift_ignores: loader.drift_ignores,
     };
     (Some(project), loader.diags)
 }
@@ -127,6 +129,8 @@ struct Loader {
     /// Position of each resource block of the stack being loaded in `Stack::resources`, so that
     /// duplicate detection stays linear in the number of blocks.
     resource_index: std::collections::HashMap<(Mode, String, String), usize>,
+    /// `drift { ignore { ... } }` rules found in `strata.hcl`.
+    drift_ignores: Vec<crate::model::DriftIgnore>,
 }
 
 /// A place in a file: the file and a byte range.

@@ -123,6 +123,88 @@ impl Loader {
                         },
                     );
                 }
+                "drift" => {
+                    for a in block.body.attributes() {
+                        self.unsupported_attr(
+                            &file,
+                            a,
+                            &[],
+                            "in a drift block (it holds ignore blocks)",
+                        );
+                    }
+                    for b in block.body.blocks() {
+                        if b.ident.as_str() != "ignore" {
+                            self.unsupported_block(&file, b, &["ignore"], "in a drift block");
+                            continue;
+                        }
+                        let rule_span = span_of(&file, header_range(b));
+                        let mut fields: BTreeMap<String, String> = BTreeMap::new();
+                        for a in b.body.attributes() {
+                            let key = a.key.as_str();
+                            if !["address", "attribute", "until", "reason"].contains(&key) {
+                                self.unsupported_attr(
+                                    &file,
+                                    a,
+                                    &["address", "attribute", "until", "reason"],
+                                    "in an ignore block",
+                                );
+                                continue;
+                            }
+                            match self.const_value(&file, &a.value, "", &root) {
+                                Some(Value::String(v)) => {
+                                    fields.insert(key.to_string(), v);
+                                }
+                                Some(other) => {
+                                    self.err(
+                                        &file,
+                                        a.value.span(),
+                                        format!("Incorrect {key} type"),
+                                    )
+                                    .detail = Some(format!(
+                                        "{key} is a string, found {}.",
+                                        other.type_name()
+                                    ));
+                                }
+                                None => {}
+                            }
+                        }
+                        let Some(address) = fields.remove("address") else {
+                            let d = self.err(
+                                &file,
+                                header_range(b),
+                                "Missing address in an ignore block",
+                            );
+                            d.hint =
+                                Some("name the resource: address = \"STACK/TYPE.NAME\"".into());
+                            continue;
+                        };
+                        if let Some(until) = fields.get("until") {
+                            let valid = time::Date::parse(
+                                until,
+                                time::macros::format_description!("[year]-[month]-[day]"),
+                            )
+                            .is_ok();
+                            if !valid {
+                                let d = self.err(
+                                    &file,
+                                    header_range(b),
+                                    format!("Invalid date {until:?} in an ignore block"),
+                                );
+                                d.hint = Some(
+                                    "write the last day the rule applies as YYYY-MM-DD".into(),
+                                );
+                                continue;
+                            }
+                        }
+                        self.drift_ignores.push(crate::model::DriftIgnore {
+                            address,
+                            attribute: fields.remove("attribute"),
+                            until: fields.remove("until"),
+                            reason: fields.remove("reason"),
+                            span: rule_span,
+                        });
+                    }
+                }
                 _ => self.unsupported_block(&file, block, PROJECT_BLOCKS, "in strata.hcl"),
             }
         }
