@@ -88,13 +88,13 @@ fn of_two_applies_on_one_stack_exactly_one_proceeds() {
     let mut p = project_on(&server, 60);
     p.env
         .insert("STRATA_TESTING_LATENCY_MS".into(), "1500".into());
-    let first = p
+    let mut first = p
         .command(&["apply", "base", "--auto-approve"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     // Wait until the first run has started creating: it holds the lock by then.
-    let mut out = std::io::BufReader::new(first.stdout.unwrap());
+    let mut out = std::io::BufReader::new(first.stdout.take().unwrap());
     let mut line = String::new();
     while std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0
         && !line.contains("Creating...")
@@ -123,6 +123,7 @@ fn of_two_applies_on_one_stack_exactly_one_proceeds() {
         rest.contains("Apply complete!"),
         "the first run finishes: {rest}"
     );
+    assert!(first.wait().unwrap().success());
 }
 
 #[test]
