@@ -176,31 +176,39 @@ impl StackRun<'_> {
         let block_prior: Vec<&ResourceState> =
             block_instances(prior, block.mode, &block.type_name, &block.name).collect();
 
-        // Refresh what state holds for this block.
+        // Refresh what state holds for this block: every instance at once, bounded by the call
+        // limiter inside `refresh`.
         let mut current: BTreeMap<Option<InstanceKey>, ResourceState> = BTreeMap::new();
-        let mut gone: Vec<ResourceState> = Vec::new();
-        for r in &block_prior {
-            if selected {
-                match self.refresh(walk, r).await.map_err(Diagnostic::error)? {
-                    Some(fresh) => {
+        let mut gone: HashSet<Option<InstanceKey>> = HashSet::new();
+        let reads = futures::future::join_all(block_prior.iter().map(|r| async move {
+            let read = if selected {
+                self.refresh(walk, r).await
+            } else {
+                Ok(Some((*r).clone()))
+            };
+            (*r, read)
+        }))
+        .await;
+        for (r, read) in reads {
+            match read.map_err(Diagnostic::error)? {
+                Some(fresh) => {
+                    if selected {
                         refreshed
                             .lock()
                             .expect("refreshed lock")
                             .resources
                             .insert(fresh.address.local(), fresh.clone());
-                        current.insert(r.address.key.clone(), fresh);
                     }
-                    None => {
-                        refreshed
-                            .lock()
-                            .expect("refreshed lock")
-                            .resources
-                            .remove(&r.address.local());
-                        gone.push((*r).clone());
-                    }
+                    current.insert(r.address.key.clone(), fresh);
                 }
-            } else {
-                current.insert(r.address.key.clone(), (*r).clone());
+                None => {
+                    refreshed
+                        .lock()
+                        .expect("refreshed lock")
+                        .resources
+                        .remove(&r.address.local());
+                    gone.insert(r.address.key.clone());
+                }
             }
         }
 
@@ -274,13 +282,15 @@ impl StackRun<'_> {
             &block.name,
             exp,
         );
+        // Instances of a block cannot refer to each other, so they are planned concurrently;
+        // provider calls stay bounded by the call limiter.
         let mut keys = HashSet::new();
+        let mut work = Vec::new();
         for (key, each, count) in instances {
             keys.insert(key.clone());
             let address = self.address(block, key.clone());
-            let prior_r = current.get(&key);
             if !self.instance_selected(&address) {
-                if let Some(r) = prior_r {
+                if let Some(r) = current.get(&key) {
                     walk.values.lock().expect("values lock").set_instance(
                         block.mode,
                         &block.type_name,
@@ -292,12 +302,24 @@ impl StackRun<'_> {
                 }
                 continue;
             }
-            let was_gone = prior_r.is_none() && gone.iter().any(|g| g.address.key == key);
-            let (change, planned) = self
-                .plan_instance(walk, block, &schema, address, prior_r, each, count)
-                .await?;
-            let mut change = change;
-            if was_gone && change.action == Action::Create {
+            work.push((key, address, each, count));
+        }
+        let current = &current;
+        let schema = &schema;
+        let planned = futures::future::join_all(work.into_iter().map(
+            |(key, address, each, count)| async move {
+                let prior_r = current.get(&key);
+                (
+                    key,
+                    self.plan_instance(walk, block, schema, address, prior_r, each, count)
+                        .await,
+                )
+            },
+        ))
+        .await;
+        for (key, result) in planned {
+            let (mut change, planned) = result?;
+            if gone.contains(&key) && change.action == Action::Create {
                 change.reason = Some("deleted outside Strata".into());
             }
             walk.values.lock().expect("values lock").set_instance(
@@ -313,7 +335,7 @@ impl StackRun<'_> {
             }
         }
         // Instances whose key disappeared from count/for_each.
-        for (key, r) in &current {
+        for (key, r) in current {
             if !keys.contains(key) && self.instance_selected(&r.address) {
                 changes.lock().expect("changes lock").push(delete_change(
                     r,
@@ -377,6 +399,7 @@ impl StackRun<'_> {
             let value = match &provider {
                 Some(p) if normalized.is_wholly_known() => {
                     let (plain, _) = normalized.unmark();
+                    let _permit = walk.limiter.acquire().await;
                     let v = p
                         .read_data(DataRequest {
                             type_name: block.type_name.clone(),
@@ -422,6 +445,7 @@ impl StackRun<'_> {
         );
         let (planned, extra) = match (&provider, prior) {
             (Some(p), _) => {
+                let _permit = walk.limiter.acquire().await;
                 let resp = p
                     .plan(PlanRequest {
                         type_name: block.type_name.clone(),
