@@ -105,10 +105,13 @@ impl LocalStore {
             .fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
+    /// Makes every write so far durable (fsync). On a blocking thread: sled's own
+    /// `flush_async` can wait forever when several flushes overlap, which concurrent appends do.
     async fn flush(&self) -> Result<(), StateError> {
-        self.db
-            .flush_async()
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
             .await
+            .map_err(|e| StateError::storage("flushing state to disk", e))?
             .map_err(|e| StateError::storage("flushing state to disk", e))?;
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -94,12 +94,50 @@ impl Project {
         c
     }
 
+    /// Runs strata and waits for it, at most `STRATA_TEST_COMMAND_TIMEOUT` seconds (default 240):
+    /// a command that hangs fails its test with what it printed so far instead of stalling the
+    /// suite.
     pub fn run(&self, args: &[&str]) -> Run {
-        let out: Output = self.command(args).output().expect("strata runs");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        use std::io::Read;
+        let mut child = self
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("strata runs");
+        let mut out_pipe = child.stdout.take().unwrap();
+        let mut err_pipe = child.stderr.take().unwrap();
+        let out_reader = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = out_pipe.read_to_end(&mut b);
+            b
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = err_pipe.read_to_end(&mut b);
+            b
+        });
+        let limit: u64 = std::env::var("STRATA_TEST_COMMAND_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(240);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(limit);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let stdout = String::from_utf8_lossy(&out_reader.join().unwrap()).into_owned();
+        let stderr = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
+        match status {
+            Some(status) => Run { code: status.code().unwrap_or(-1), stdout, stderr },
+            None => panic!("strata {args:?} did not finish within {limit}s\n--- stdout\n{stdout}\n--- stderr\n{stderr}"),
         }
     }
 
