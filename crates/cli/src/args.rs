@@ -199,6 +199,8 @@ pub enum StateCommand {
     Mv { source: String, destination: String },
     /// List the saved versions of a stack's state.
     History { stack: String },
+    /// List operations a killed run left unfinished, and what the next run will do about them.
+    Pending { stacks: Vec<String> },
     /// Remove a stack's lock by hand (s3 backend), after checking its id.
     Unlock { stack: String, lock_id: String },
 }

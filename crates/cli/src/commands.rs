@@ -794,6 +794,46 @@ async fn state(cli: &Cli, cmd: &StateCommand) -> anyhow::Result<u8> {
             store.persist(&key(&s.stack), &st, base).await?;
             outln!("Moved {s} to {d}.");
         }
+        StateCommand::Pending { stacks: names } => {
+            let selected = stacks::select(&project, names, names.is_empty())?;
+            let mut any = false;
+            for stack in selected {
+                let Some(l) = store.load(&key(&stack)).await? else {
+                    continue;
+                };
+                for i in &l.open_intents {
+                    any = true;
+                    let (what, next) = match i.action {
+                        strata_state::IntentAction::Create => (
+                            "create",
+                            "the next plan or apply looks the object up by name and adopts it, or creates it again if it does not exist",
+                        ),
+                        strata_state::IntentAction::Update => (
+                            "update",
+                            "the next plan or apply refreshes the object and plans whatever is still different",
+                        ),
+                        strata_state::IntentAction::Delete => (
+                            "delete",
+                            "the next plan or apply reads the object: gone means deleted, present means it is planned for deletion again",
+                        ),
+                    };
+                    let id = i
+                        .cloud_id
+                        .as_deref()
+                        .map(|c| format!(" (cloud id {c})"))
+                        .unwrap_or_default();
+                    outln!(
+                        "{}: {what} interrupted, started at {}{id}",
+                        i.address,
+                        i.started_at
+                    );
+                    outln!("  {next}");
+                }
+            }
+            if !any {
+                outln!("No interrupted operations.");
+            }
+        }
         StateCommand::Unlock { stack, lock_id } => {
             stacks::select(&project, std::slice::from_ref(stack), false)?;
             let holder = store.unlock(&key(stack), lock_id).await.map_err(|e| {
