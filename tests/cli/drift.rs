@@ -274,3 +274,40 @@ fn an_ignore_rule_silences_its_attribute_until_it_expires() {
         "{r:?}"
     );
 }
+
+#[test]
+fn the_json_report_validates_against_its_documented_schema() {
+    let schema_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/drift-report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_file).unwrap()).unwrap();
+    let validator =
+        jsonschema::validator_for(&schema).expect("the documented schema is a valid JSON Schema");
+
+    let p = Project::new("three-stacks");
+    p.ok(&["apply", "--all", "--auto-approve"]);
+    set_cloud_field(&p, "standalone", "size", serde_json::json!(7));
+    set_cloud_field(&p, "db-stage", "password", serde_json::json!("changed"));
+    p.edit("deploy/main.hcl", "size = 2", "size = 3");
+    let r = p.run(&["drift", "--all", "--format", "json"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the report breaks its schema:\n{}\n{report:#}",
+        errors.join("\n")
+    );
+    assert!(
+        report["findings"].as_array().unwrap().len() >= 3,
+        "{report:#}"
+    );
+
+    // The schema is strict enough to catch a report that drifts from it.
+    let mut broken = report.clone();
+    broken["findings"][0]["kind"] = serde_json::json!("modified");
+    assert!(!validator.is_valid(&broken));
+}
