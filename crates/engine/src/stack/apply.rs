@@ -545,14 +545,7 @@ impl StackRun<'_> {
             .map(|d| format!("{}/{d}", self.stack.name))
             .collect();
         let start = Instant::now();
-        let ctx = {
-            let events = self.events.clone();
-            let address = address.clone();
-            // Progress reports are forwarded with the time since the operation started.
-            OperationContext::new(move |status: &str| {
-                events.operation_progress(&address, status, start.elapsed())
-            })
-        };
+        let ctx = self.progress_context(&address, start);
         let ctx_events = &self.events;
         let _permit = walk.limiter.acquire().await;
         if self.cancel.is_cancelled() {
@@ -799,13 +792,7 @@ impl StackRun<'_> {
         let start = Instant::now();
         let events = &self.events;
         let address = r.address.clone();
-        let ctx = {
-            let events = events.clone();
-            let address = address.clone();
-            OperationContext::new(move |status: &str| {
-                events.operation_progress(&address, status, start.elapsed())
-            })
-        };
+        let ctx = self.progress_context(&address, start);
         let _permit = walk.limiter.acquire().await;
         if self.cancel.is_cancelled() {
             outcome
@@ -858,4 +845,16 @@ fn render(diags: &[Diagnostic]) -> String {
         .map(|d| d.render())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+impl StackRun<'_> {
+    /// The context of one provider operation: the cloud's status reports reach the events with
+    /// the time since the operation started.
+    fn progress_context(&self, address: &Address, start: Instant) -> OperationContext {
+        let events = self.events.clone();
+        let address = address.clone();
+        OperationContext::new(move |status: &str| {
+            events.operation_progress(&address, status, start.elapsed())
+        })
+    }
 }
