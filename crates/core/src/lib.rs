@@ -5,11 +5,13 @@
 //! - [`Value`]: a dynamic value that can be *unknown* (not yet computed) or *sensitive* (never shown);
 //! - [`schema`]: what a provider's resource types look like;
 //! - [`Diagnostic`]: an error or warning that points at a place in a file;
-//! - [`provider::Provider`]: the one trait every provider implements — the plugin boundary.
+//! - [`provider::Provider`]: the one trait every provider implements — the plugin boundary;
+//! - [`retry`]: the retry policy every provider follows, and the throttling signal.
 
 pub mod address;
 pub mod diagnostic;
 pub mod provider;
+pub mod retry;
 pub mod schema;
 pub mod value;
 

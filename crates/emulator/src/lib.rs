@@ -25,12 +25,17 @@
 //!   changes the cloud, and never into the admin API.
 
 pub mod admin;
+mod aws;
+mod azure;
 mod clock;
+mod clouds;
 mod config;
 mod digitalocean;
 mod error;
 mod faults;
+mod google;
 pub mod kubernetes;
+mod onprem;
 mod request_log;
 mod server;
 mod services;

@@ -17,10 +17,11 @@ use tokio::task::JoinHandle;
 
 use crate::faults::{Fault, FaultInjector};
 use crate::kubernetes::KubeApis;
+use crate::onprem::SshHosts;
 use crate::request_log::{self, RequestLog};
 use crate::services::{Services, Shared};
 use crate::store::Store;
-use crate::{admin, digitalocean, EmulatorConfig, EmulatorError};
+use crate::{admin, aws, azure, digitalocean, google, onprem, EmulatorConfig, EmulatorError};
 
 /// File in the data folder remembering the address of the last server on it.
 const ADDRESS_FILE: &str = "server-address";
@@ -33,6 +34,7 @@ pub struct Emulator {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    ssh: Option<SshHosts>,
 }
 
 impl Emulator {
@@ -63,12 +65,17 @@ impl Emulator {
             config.provision_time,
         ));
         let faults = Arc::new(FaultInjector::new(config.faults.clone()));
+        let ssh = SshHosts::start(services.clone(), faults.clone(), &config).await?;
 
         let mut app = Router::new()
             .nest(
                 "/v2",
                 digitalocean::router(services.clone(), faults.clone()),
             )
+            .nest("/aws", aws::router(services.clone(), faults.clone()))
+            .nest("/azure", azure::router(services.clone(), faults.clone()))
+            .nest("/google", google::router(services.clone(), faults.clone()))
+            .nest("/onprem", onprem::router(services.clone(), faults.clone()))
             .merge(
                 kube.router()
                     .layer(from_fn_with_state(faults, kubernetes_fault)),
@@ -93,6 +100,7 @@ impl Emulator {
             addr: local,
             stop: Some(stop),
             task: Some(task),
+            ssh: Some(ssh),
         })
     }
 
@@ -110,6 +118,9 @@ impl Emulator {
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(ssh) = self.ssh.take() {
+            ssh.shutdown().await;
         }
         if let Some(mut task) = self.task.take() {
             if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)

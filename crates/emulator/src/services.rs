@@ -66,12 +66,16 @@ impl Services {
             return;
         }
         let Ok(clusters) = self.store.read(|cloud| {
-            cloud
+            let mut clusters: BTreeMap<String, String> = cloud
                 .digitalocean
                 .kubernetes_clusters
                 .iter()
                 .map(|c| (c.id.clone(), c.kube_token.clone()))
-                .collect::<BTreeMap<_, _>>()
+                .collect();
+            for c in crate::clouds::kubernetes_clusters(cloud) {
+                clusters.insert(c.id, c.token);
+            }
+            clusters
         }) else {
             // The cloud could not be read; the next successful access retries.
             return;

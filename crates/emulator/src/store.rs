@@ -32,6 +32,14 @@ pub(crate) struct Cloud {
     pub format_version: u32,
     #[serde(default)]
     pub digitalocean: Account,
+    #[serde(default)]
+    pub aws: crate::aws::Account,
+    #[serde(default)]
+    pub azure: crate::azure::Account,
+    #[serde(default)]
+    pub google: crate::google::Account,
+    #[serde(default)]
+    pub onprem: crate::onprem::Account,
 }
 
 impl Default for Cloud {
@@ -39,6 +47,10 @@ impl Default for Cloud {
         Cloud {
             format_version: FORMAT_VERSION,
             digitalocean: Account::default(),
+            aws: Default::default(),
+            azure: Default::default(),
+            google: Default::default(),
+            onprem: Default::default(),
         }
     }
 }

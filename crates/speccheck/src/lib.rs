@@ -20,7 +20,10 @@
 //! accepts any property. `readOnly` properties are never required in requests, nor `writeOnly`
 //! ones in responses. Values are not checked against their types or formats.
 
+pub mod arm;
+pub mod botocore;
 mod check;
+pub mod discovery;
 mod schema;
 mod spec;
 

@@ -6,7 +6,6 @@
 //! finding none that was not there before the first attempt; if one appeared, it is adopted.
 
 use crate::errors::{api_error, unexpected_answer};
-use crate::retry::{jitter_unit, server_delay};
 use crate::settings::Settings;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -15,6 +14,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 use strata_core::provider::{ErrorKind, ProviderError, ProviderResult};
+use strata_core::retry::{jitter_unit, server_delay, Pressure};
 
 pub(crate) type Json = serde_json::Value;
 
@@ -149,9 +149,19 @@ impl Api {
             }
         };
         let status = response.status().as_u16();
-        let retry_after = server_delay(response.headers(), status == 429, SystemTime::now());
+        let retry_after = server_delay(
+            |name| response.headers().get(name).and_then(|v| v.to_str().ok()),
+            status == 429,
+            SystemTime::now(),
+        );
         let text = response.text().await;
         tracing::debug!(%method, path, status, "digitalocean api call");
+        let pressure = Pressure::of(crate::provider::NAME);
+        match status {
+            429 => pressure.throttled(),
+            200..=299 => pressure.succeeded(),
+            _ => {}
+        }
         match text {
             Ok(body) if (200..300).contains(&status) => Ok(Answer {
                 body,

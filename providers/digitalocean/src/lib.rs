@@ -27,16 +27,15 @@ mod attrs;
 mod errors;
 mod provider;
 mod resources;
-mod retry;
 mod schema;
 mod settings;
 mod wait;
 
 pub use provider::DigitalOceanProvider;
-pub use retry::RetryPolicy;
 pub use schema::{
     provider_schema, DATABASE_CLUSTER, KUBERNETES_CLUSTER, KUBERNETES_NODE_POOL, VPC,
 };
 pub use settings::{
     Settings, Token, ACCESS_TOKEN_ENV, API_URL_ENV, DEFAULT_ENDPOINT, POLL_ENV, TOKEN_ENV,
 };
+pub use strata_core::retry::RetryPolicy;

@@ -73,10 +73,13 @@ impl DigitalOceanProvider {
     }
 }
 
+/// The provider's name in configurations, and in the throttling signal it reports.
+pub(crate) const NAME: &str = "digitalocean";
+
 #[async_trait]
 impl Provider for DigitalOceanProvider {
     fn name(&self) -> &str {
-        "digitalocean"
+        NAME
     }
 
     fn schema(&self) -> ProviderSchema {

@@ -10,11 +10,11 @@
 //! The token is wrapped in [`Token`], whose `Debug` output is redacted, so that no log line,
 //! error or panic message can carry it by accident.
 
-use crate::retry::RetryPolicy;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 use strata_core::provider::{ErrorKind, ProviderError, ProviderResult};
+use strata_core::retry::RetryPolicy;
 use strata_core::Value;
 
 /// The token variable `doctl` and Terraform read first.

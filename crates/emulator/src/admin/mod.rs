@@ -13,7 +13,7 @@
 
 pub(crate) mod http;
 mod kube;
-mod objects;
+pub(crate) mod objects;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -17,9 +17,20 @@ use crate::EmulatorError;
 pub(super) enum Target {
     Vpc(String),
     Cluster(String),
-    NodePool { cluster: String, pool: String },
+    NodePool {
+        cluster: String,
+        pool: String,
+    },
     Database(String),
-    Kubernetes { cluster: String, object: Value },
+    Kubernetes {
+        cluster: String,
+        object: Value,
+    },
+    /// An object of one of the clouds of [`crate::clouds`].
+    Cloud {
+        cloud: &'static str,
+        id: String,
+    },
 }
 
 struct Entry {
@@ -35,7 +46,20 @@ pub(super) fn list(services: &Services) -> Result<Vec<Object>, EmulatorError> {
 
 fn entries(services: &Services) -> Result<Vec<Entry>, EmulatorError> {
     let now = clock::now();
-    let mut out = services.read(|cloud| digitalocean_entries(&cloud.digitalocean, now))?;
+    let mut out = services.read(|cloud| {
+        let mut out = digitalocean_entries(&cloud.digitalocean, now);
+        for (which, e) in crate::clouds::admin_entries(cloud, now) {
+            out.push(Entry {
+                target: Target::Cloud {
+                    cloud: which,
+                    id: e.object.id.clone(),
+                },
+                object: e.object,
+                aliases: e.aliases,
+            });
+        }
+        out
+    })?;
     let cluster_names: BTreeMap<String, String> = services.read(|cloud| {
         cloud
             .digitalocean
@@ -248,6 +272,12 @@ pub(super) fn set(
     }
     let now = clock::now();
     let ready_at = clock::after(now, services.provision_time);
+    if let Target::Cloud { cloud: which, id } = &target {
+        let ctx = crate::clouds::AdminContext { now, ready_at };
+        return services.update(|cloud| {
+            crate::clouds::admin_set(cloud, which, id, field, value, &ctx).map_err(invalid)
+        });
+    }
     services.update(|cloud| {
         let account = &mut cloud.digitalocean;
         match &target {
@@ -316,7 +346,7 @@ pub(super) fn set(
                     .map_err(invalid)
                 }
             }
-            Target::Kubernetes { .. } => Ok(()),
+            Target::Kubernetes { .. } | Target::Cloud { .. } => Ok(()),
         }
     })
 }
@@ -325,6 +355,15 @@ pub(super) fn delete(services: &Services, query: &str) -> Result<(), EmulatorErr
     let (_, target) = find(services, query)?;
     if let Target::Kubernetes { cluster, object } = &target {
         return kube::delete(services, cluster, object);
+    }
+    if let Target::Cloud { cloud: which, id } = &target {
+        return services.update(|cloud| {
+            if crate::clouds::admin_delete(cloud, which, id) {
+                Ok(())
+            } else {
+                Err(EmulatorError::NotFound(query.into()))
+            }
+        });
     }
     services.update(|cloud| {
         let account = &mut cloud.digitalocean;
@@ -342,7 +381,7 @@ pub(super) fn delete(services: &Services, query: &str) -> Result<(), EmulatorErr
                 }
             }
             Target::Database(id) => account.databases.retain(|d| &d.id != id),
-            Target::Kubernetes { .. } => {}
+            Target::Kubernetes { .. } | Target::Cloud { .. } => {}
         }
         Ok::<_, EmulatorError>(())
     })
@@ -366,7 +405,12 @@ fn pinned_status(value: Value, settled: &str) -> Result<Option<Transition>, Stri
 
 /// Sets a dotted field of a stored record by going through its JSON form, so that the record's
 /// own types validate the new value (a count must be a number, tags a list of strings).
-fn set_field<T>(record: &mut T, field: &str, value: Value, protected: &[&str]) -> Result<(), String>
+pub(crate) fn set_field<T>(
+    record: &mut T,
+    field: &str,
+    value: Value,
+    protected: &[&str],
+) -> Result<(), String>
 where
     T: Serialize + DeserializeOwned,
 {

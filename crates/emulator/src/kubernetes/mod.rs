@@ -249,7 +249,7 @@ impl KubeApis {
             .clusters
             .get_mut(cluster_id)
             .ok_or_else(|| ApiError::not_found("clusters", cluster_id))?;
-        if token != Some(cluster.token.as_str()) {
+        if !crate::clouds::kube_token_accepted(&cluster.token, token) {
             return Err(ApiError::unauthorized());
         }
         let (out, changed) = op(cluster, &clock)?;

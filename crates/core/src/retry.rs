@@ -1,12 +1,19 @@
-//! The one retry policy every API call follows.
+//! The one retry policy every provider follows, and the throttling signal that lets the engine
+//! adapt how many calls it runs at once.
 //!
-//! Throttling (429), server errors (5xx) and connection failures are retried with exponential
-//! backoff and jitter until a total deadline. When the server says how long to wait —
-//! `Retry-After` (seconds or an HTTP date) or, on a 429, `ratelimit-reset` (a Unix time) — the
-//! wait is at least that long; when that is beyond the deadline the call gives up at once
-//! rather than sleeping for nothing.
+//! Throttling (429 and each cloud's equivalent), server errors (5xx) and connection failures are
+//! retried with exponential backoff and jitter until a total deadline, and only for calls that
+//! are idempotent or protected by an idempotency token. When the server says how long to wait —
+//! `Retry-After` (seconds or an HTTP date) or, on a throttled answer, `ratelimit-reset` (a Unix
+//! time) — the wait is at least that long; when that is beyond the deadline the call gives up at
+//! once rather than sleeping for nothing.
+//!
+//! This module only computes: the providers own their loops (each knows which answers of its
+//! cloud are transient), and report every throttled answer and every success to
+//! [`Pressure::of`] their provider name, which the engine's adaptive limiter listens to.
 
-use reqwest::header::HeaderMap;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Backoff and deadline for retried calls.
@@ -58,19 +65,14 @@ impl RetryPolicy {
     }
 }
 
-/// The delay a response asks for: `Retry-After` if present, else, when `throttled`, the time
-/// until `ratelimit-reset`.
-pub(crate) fn server_delay(
-    headers: &HeaderMap,
+/// The delay a response asks for, given a way to look up its headers by lower-case name:
+/// `Retry-After` if present, else, when `throttled`, the time until `ratelimit-reset`.
+pub fn server_delay<'h>(
+    header: impl Fn(&str) -> Option<&'h str>,
     throttled: bool,
     now: SystemTime,
 ) -> Option<Duration> {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
+    let header = |name: &str| header(name).map(str::trim);
     if let Some(text) = header("retry-after") {
         if let Ok(secs) = text.parse::<u64>() {
             return Some(Duration::from_secs(secs));
@@ -103,14 +105,104 @@ fn until(unix_seconds: i64, now: SystemTime) -> Duration {
 }
 
 /// A random number in `[0, 1)` for jitter.
-pub(crate) fn jitter_unit() -> f64 {
+pub fn jitter_unit() -> f64 {
     rand::random::<f64>()
+}
+
+/// What a provider tells the engine about the cloud's answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// The cloud asked to slow down (429, `ThrottlingException`, `RESOURCE_EXHAUSTED`…).
+    Throttled,
+    /// A call went through.
+    Succeeded,
+}
+
+type Listener = Arc<dyn Fn(Signal) + Send + Sync>;
+
+/// The throttling signal of one provider: providers report to it, the engine listens.
+///
+/// One per provider name for the whole process, so that every configured instance of a provider
+/// (one per stack) feeds the same limiter, the way they share the same cloud quota.
+pub struct Pressure {
+    listeners: Mutex<Vec<(u64, Listener)>>,
+    next_id: Mutex<u64>,
+}
+
+/// Keeps a listener registered; dropping it unregisters the listener.
+pub struct Subscription {
+    pressure: Arc<Pressure>,
+    id: u64,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut listeners = lock(&self.pressure.listeners);
+        listeners.retain(|(id, _)| *id != self.id);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Listeners are plain callbacks; a poisoned lock still holds a usable list.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Pressure {
+    /// The signal of the provider named `provider`.
+    pub fn of(provider: &str) -> Arc<Pressure> {
+        static ALL: OnceLock<Mutex<BTreeMap<String, Arc<Pressure>>>> = OnceLock::new();
+        let mut all = lock(ALL.get_or_init(Default::default));
+        all.entry(provider.to_string())
+            .or_insert_with(|| {
+                Arc::new(Pressure {
+                    listeners: Mutex::new(Vec::new()),
+                    next_id: Mutex::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// The cloud throttled a call.
+    pub fn throttled(&self) {
+        self.emit(Signal::Throttled);
+    }
+
+    /// A call succeeded.
+    pub fn succeeded(&self) {
+        self.emit(Signal::Succeeded);
+    }
+
+    fn emit(&self, signal: Signal) {
+        let listeners: Vec<Listener> = lock(&self.listeners)
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect();
+        for l in listeners {
+            l(signal);
+        }
+    }
+
+    /// Calls `listener` for every signal until the returned subscription is dropped.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        listener: impl Fn(Signal) + Send + Sync + 'static,
+    ) -> Subscription {
+        let id = {
+            let mut next = lock(&self.next_id);
+            *next += 1;
+            *next
+        };
+        lock(&self.listeners).push((id, Arc::new(listener)));
+        Subscription {
+            pressure: self.clone(),
+            id,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
 
     fn policy() -> RetryPolicy {
         RetryPolicy {
@@ -154,23 +246,19 @@ mod tests {
         assert_eq!(p.next_delay(1, None, Duration::from_secs(10), 0.0), None);
     }
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_str(v).unwrap());
-        }
-        h
+    fn headers<'a>(pairs: &'a [(&'static str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
     }
 
     #[test]
     fn retry_after_and_ratelimit_reset_are_honoured() {
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(
-            server_delay(&headers(&[("retry-after", "7")]), true, now),
+            server_delay(headers(&[("retry-after", "7")]), true, now),
             Some(Duration::from_secs(7))
         );
         assert_eq!(
-            server_delay(&headers(&[("retry-after", "0.5")]), false, now),
+            server_delay(headers(&[("retry-after", "0.5")]), false, now),
             Some(Duration::from_millis(500))
         );
         // An HTTP date, 30 seconds after `now`.
@@ -187,19 +275,38 @@ mod tests {
             ("ratelimit-remaining", "0"),
         ];
         assert_eq!(
-            server_delay(&headers(&reset), true, now),
+            server_delay(headers(&reset), true, now),
             Some(Duration::from_secs(12))
         );
         // ratelimit-reset only matters for a throttled answer; a reset in the past means now.
-        assert_eq!(server_delay(&headers(&reset), false, now), None);
+        assert_eq!(server_delay(headers(&reset), false, now), None);
         assert_eq!(
-            server_delay(&headers(&[("ratelimit-reset", "1600000000")]), true, now),
+            server_delay(headers(&[("ratelimit-reset", "1600000000")]), true, now),
             Some(Duration::ZERO)
         );
         assert_eq!(
-            server_delay(&headers(&[("retry-after", "soon")]), true, now),
+            server_delay(headers(&[("retry-after", "soon")]), true, now),
             None
         );
-        assert_eq!(server_delay(&HeaderMap::new(), true, now), None);
+        assert_eq!(server_delay(headers(&[]), true, now), None);
+    }
+
+    #[test]
+    fn pressure_reaches_listeners_until_they_unsubscribe() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let p = Pressure::of("retry-test-provider");
+        let sub = {
+            let seen = seen.clone();
+            p.subscribe(move |s| seen.lock().unwrap().push(s))
+        };
+        Pressure::of("retry-test-provider").throttled();
+        Pressure::of("another-provider").throttled();
+        p.succeeded();
+        drop(sub);
+        p.throttled();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![Signal::Throttled, Signal::Succeeded]
+        );
     }
 }

@@ -1,0 +1,1 @@
+//! Checks of request-log entries against arm specifications.

@@ -1,0 +1,1 @@
+//! The google provider: GKE clusters and node pools, and Cloud SQL PostgreSQL instances.
