@@ -3,15 +3,19 @@
 
 mod support;
 
+mod aws;
+mod azure;
 mod commands;
 mod config_cases;
 mod crash;
 mod doks;
 mod drift;
 mod failures;
+mod google;
 mod interrupt;
 mod language;
 mod lifecycle;
+mod onprem;
 mod rules;
 mod s3;
 mod saved_plan;

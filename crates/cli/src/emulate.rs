@@ -83,17 +83,26 @@ pub async fn start_for_project(root: &Path) -> anyhow::Result<Emulator> {
     };
     std::fs::write(&port_file, emulator.addr().port().to_string())
         .map_err(|e| anyhow::anyhow!("writing {}: {e}", port_file.display()))?;
-    point_providers_at(&emulator.base_url());
+    point_providers_at(&emulator.base_url(), &dir);
     Ok(emulator)
 }
 
 /// Fake credentials and endpoints for every provider, read by the providers when they are
 /// configured. Set before any provider is configured, from the single thread that starts the run.
-fn point_providers_at(base_url: &str) {
+fn point_providers_at(base_url: &str, data_dir: &Path) {
     for (k, v) in [
         ("DIGITALOCEAN_TOKEN", "emulator-token"),
         ("DIGITALOCEAN_API_URL", base_url),
     ] {
+        std::env::set_var(k, v);
+    }
+    let others = [
+        strata_provider_aws::emulator_env(base_url, data_dir),
+        strata_provider_azure::emulator_env(base_url, data_dir),
+        strata_provider_google::emulator_env(base_url, data_dir),
+        strata_provider_onprem::emulator_env(base_url, data_dir),
+    ];
+    for (k, v) in others.into_iter().flatten() {
         std::env::set_var(k, v);
     }
 }

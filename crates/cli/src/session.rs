@@ -54,6 +54,10 @@ pub fn registry() -> Registry {
     r.register(Arc::new(
         strata_provider_kubernetes::KubernetesProvider::new(),
     ));
+    r.register(Arc::new(strata_provider_aws::AwsProvider::new()));
+    r.register(Arc::new(strata_provider_azure::AzureProvider::new()));
+    r.register(Arc::new(strata_provider_google::GoogleProvider::new()));
+    r.register(Arc::new(strata_provider_onprem::OnpremProvider::new()));
     #[cfg(feature = "testing")]
     r.register(Arc::new(strata_provider_testing::TestingProvider::new()));
     r
