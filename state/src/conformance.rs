@@ -4,6 +4,7 @@
 //! storage. The suite fails by panicking with a message that names the broken rule, like any
 //! test assertion. It uses no test-only dependency and needs no particular async runtime.
 
+use crate::codec::Codec;
 use crate::error::StateError;
 use crate::local::{journal_prefix, snapshot_key, state_dir, LocalStore, JOURNAL, SNAPSHOTS};
 use crate::lock::LockInfo;
@@ -15,6 +16,8 @@ use crate::store::StateStore;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use strata_encryption::Sealer;
 use strata_core::{Address, InstanceKey, Value};
 
 /// A stored record that [`Backend::rewrite`] edits in place.
@@ -41,6 +44,9 @@ pub trait Backend: Send {
         record: Record,
         edit: fn(Vec<u8>) -> Vec<u8>,
     ) -> Result<(), String>;
+
+    /// Makes the handles opened from now on encode records with `codec`.
+    fn use_codec(&mut self, codec: Codec);
 }
 
 /// Runs every case, each on a fresh backend from `make`.
@@ -62,6 +68,7 @@ where
     open_intents_until_resolved(make()).await;
     keys_and_delete(make()).await;
     invalid_keys_are_refused(make()).await;
+    encryption_seals_every_record(make()).await;
 }
 
 fn key() -> StateKey {
@@ -377,6 +384,60 @@ async fn history_and_restore<B: Backend>(mut b: B) {
     }
 }
 
+/// Used as a [`Backend::rewrite`] edit: checks that a stored record is sealed, with no trace of
+/// what it holds, and leaves it as it was.
+fn must_be_sealed(bytes: Vec<u8>) -> Vec<u8> {
+    assert!(
+        strata_encryption::is_sealed(&bytes),
+        "with a passphrase, every stored record must be sealed"
+    );
+    for plain in [&b"hunter2"[..], b"id-1", b"testing_thing"] {
+        assert!(
+            !bytes.windows(plain.len()).any(|w| w == plain),
+            "a sealed record must not show {:?}",
+            String::from_utf8_lossy(plain)
+        );
+    }
+    bytes
+}
+
+async fn encryption_seals_every_record<B: Backend>(mut b: B) {
+    let sealer = |p: &str| Codec::sealed(Arc::new(Sealer::new(p).expect("a passphrase")));
+    let right = sealer("the right passphrase");
+    b.use_codec(right.clone());
+    let s = open(&mut b).await;
+    append(&s, applied("i1", resource("a", "id-1"))).await;
+    let l = load(&s).await;
+    let v1 = persist(&s, &l.state, l.state.serial).await;
+    append(&s, applied("i2", resource("b", "id-2"))).await;
+    drop(s);
+    for record in [Record::Snapshot, Record::NewestJournalEntry] {
+        b.rewrite(&key(), record, must_be_sealed)
+            .await
+            .expect("reading the stored record");
+    }
+
+    for (what, codec) in [
+        ("no passphrase", Codec::plain()),
+        ("a wrong passphrase", sealer("a wrong passphrase")),
+    ] {
+        b.use_codec(codec);
+        let s = open(&mut b).await;
+        match s.load(&key()).await {
+            Err(StateError::Encrypted { key: k, .. }) => assert_eq!(k, key().to_string()),
+            other => panic!("loading sealed state with {what} must fail clearly, got {other:?}"),
+        }
+    }
+
+    b.use_codec(right);
+    let s = open(&mut b).await;
+    assert_eq!(load(&s).await.state.resources.len(), 2);
+    let h = s.history(&key()).await.expect("history of sealed state");
+    assert_eq!(h.first().map(|e| e.serial), Some(v1));
+    s.restore(&key(), v1).await.expect("restoring a sealed version");
+    assert_eq!(load(&s).await.state.resources.len(), 1);
+}
+
 fn truncate(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes.truncate(bytes.len() / 2);
     bytes
@@ -589,11 +650,15 @@ async fn invalid_keys_are_refused<B: Backend>(mut b: B) {
 /// The local backend under the suite, in the project folder `root`.
 pub struct LocalBackend {
     root: PathBuf,
+    codec: Codec,
 }
 
 impl LocalBackend {
     pub fn new(root: impl Into<PathBuf>) -> LocalBackend {
-        LocalBackend { root: root.into() }
+        LocalBackend {
+            root: root.into(),
+            codec: Codec::plain(),
+        }
     }
 }
 
@@ -602,7 +667,12 @@ impl Backend for LocalBackend {
     type Store = LocalStore;
 
     async fn open(&mut self) -> Result<LocalStore, StateError> {
-        LocalStore::open(&self.root, LockInfo::current("conformance"))
+        Ok(LocalStore::open(&self.root, LockInfo::current("conformance"))?
+            .with_codec(self.codec.clone()))
+    }
+
+    fn use_codec(&mut self, codec: Codec) {
+        self.codec = codec;
     }
 
     async fn rewrite(

@@ -34,6 +34,14 @@ pub enum StateError {
         supported: u32,
     },
 
+    /// A sealed record without a passphrase, or one the passphrase does not open.
+    #[error("cannot read the {what} of {key}: {reason}")]
+    Encrypted {
+        key: String,
+        what: String,
+        reason: String,
+    },
+
     #[error("{key} has no stored state")]
     NoState { key: StateKey },
 
@@ -139,6 +147,11 @@ impl StateError {
             }
             StateError::Corrupt { .. } => Some(
                 "`strata state history` lists earlier versions of this state, which can be restored"
+                    .into(),
+            ),
+            StateError::Encrypted { .. } => Some(
+                "set the passphrase variable named by the encryption block of strata.hcl \
+                 (STRATA_PASSPHRASE by default) to the passphrase this state was written with"
                     .into(),
             ),
             StateError::UnsupportedVersion { .. } => {

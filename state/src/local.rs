@@ -12,7 +12,7 @@
 //! writes the snapshot, its history version and removes the folded entries in one sled
 //! transaction, so a crash leaves either the old snapshot with its journal or the new one.
 
-use crate::codec::{self, CodecError};
+use crate::codec::{Codec, CodecError};
 use crate::error::StateError;
 use crate::lock::{LockInfo, ProjectLock};
 use crate::model::{
@@ -50,6 +50,7 @@ pub struct LocalStore {
     /// Keys known to have a snapshot, so that appends after the first skip the existence check.
     known: Mutex<HashSet<StateKey>>,
     bytes_written: AtomicU64,
+    codec: Codec,
     /// Declared last: fields drop in order, so the database is closed before the lock goes.
     _lock: ProjectLock,
 }
@@ -90,8 +91,15 @@ impl LocalStore {
             db_path,
             known: Mutex::new(HashSet::new()),
             bytes_written: AtomicU64::new(0),
+            codec: Codec::plain(),
             _lock: lock,
         })
+    }
+
+    /// Seals every record written from now on, and opens sealed records, with `codec`.
+    pub fn with_codec(mut self, codec: Codec) -> LocalStore {
+        self.codec = codec;
+        self
     }
 
     /// Approximate bytes of serialized entries and snapshots written through this handle, so a
@@ -142,7 +150,7 @@ impl LocalStore {
         else {
             return Ok(None);
         };
-        let state = codec::decode_snapshot(&bytes).map_err(|e| self.corrupt(key, "snapshot", e))?;
+        let state = self.codec.decode_snapshot(&bytes).map_err(|e| self.corrupt(key, "snapshot", e))?;
         Ok(Some((bytes, state)))
     }
 
@@ -159,7 +167,7 @@ impl LocalStore {
                 Some(seq) => format!("journal entry {}", u64::from_be_bytes(seq)),
                 None => "a journal entry with a malformed key".to_string(),
             };
-            let entry = codec::decode_entry(&v).map_err(|e| self.corrupt(key, &what, e))?;
+            let entry = self.codec.decode_entry(&v).map_err(|e| self.corrupt(key, &what, e))?;
             out.push((k, entry));
         }
         Ok(out)
@@ -172,7 +180,7 @@ impl LocalStore {
             let (k, v) =
                 item.map_err(|e| StateError::storage(format!("reading the history of {key}"), e))?;
             let entry =
-                codec::decode_history(&v).map_err(|e| self.corrupt(key, "a history record", e))?;
+                self.codec.decode_history(&v).map_err(|e| self.corrupt(key, "a history record", e))?;
             out.push((k, entry));
         }
         Ok(out)
@@ -189,8 +197,8 @@ impl LocalStore {
         fold: Vec<IVec>,
     ) -> Result<(), StateError> {
         let snapshot =
-            codec::encode_snapshot(state).map_err(|e| self.corrupt(key, "new snapshot", e))?;
-        let version = codec::encode_history(&HistoryEntry {
+            self.codec.encode_snapshot(state).map_err(|e| self.corrupt(key, "new snapshot", e))?;
+        let version = self.codec.encode_history(&HistoryEntry {
             serial: state.serial,
             written_at: now_rfc3339(),
             resources: state.resources.len(),
@@ -274,18 +282,7 @@ fn folding(journal: Vec<(IVec, JournalEntry)>) -> Folding {
 }
 
 pub(crate) fn decode_error(key: &str, what: &str, db_path: &Path, e: CodecError) -> StateError {
-    match e {
-        CodecError::Malformed(detail) => StateError::Corrupt {
-            key: key.to_string(),
-            detail: format!("{what} in {}: {detail}", db_path.display()),
-        },
-        CodecError::Unsupported { found } => StateError::UnsupportedVersion {
-            key: key.to_string(),
-            what: what.to_string(),
-            found,
-            supported: FORMAT_VERSION,
-        },
-    }
+    e.into_state_error(key, what, &db_path.display().to_string())
 }
 
 /// A transaction that never aborts on purpose can still fail in storage.
@@ -376,7 +373,7 @@ impl StateStore for LocalStore {
     async fn append(&self, key: &StateKey, entry: &JournalEntry) -> Result<(), StateError> {
         check_key(key)?;
         let bytes =
-            codec::encode_entry(entry).map_err(|e| self.corrupt(key, "new journal entry", e))?;
+            self.codec.encode_entry(entry).map_err(|e| self.corrupt(key, "new journal entry", e))?;
         let seq = self
             .db
             .generate_id()
@@ -392,7 +389,7 @@ impl StateStore for LocalStore {
             // entry, so a journal never exists without the snapshot it applies to.
             let mut initial = StackState::new();
             initial.lineage = new_lineage();
-            let initial = codec::encode_snapshot(&initial)
+            let initial = self.codec.encode_snapshot(&initial)
                 .map_err(|e| self.corrupt(key, "new snapshot", e))?;
             let skey = snapshot_key(key);
             let created = (&self.snapshots, &self.journal)
@@ -491,7 +488,7 @@ impl StateStore for LocalStore {
                 key: key.clone(),
                 serial,
             })?;
-        let mut restored = codec::decode_snapshot(&bytes)
+        let mut restored = self.codec.decode_snapshot(&bytes)
             .map_err(|e| self.corrupt(key, &format!("history version {serial}"), e))?;
         let fold = folding(self.read_journal(key)?);
         restored.format_version = FORMAT_VERSION;

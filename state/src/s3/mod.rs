@@ -29,7 +29,7 @@ pub use layout::Layout;
 pub use lease::{LockGuard, LockRecord, TakenOver};
 pub use settings::{S3Settings, DEFAULT_LEASE};
 
-use crate::codec::{self, CodecError};
+use crate::codec::{Codec, CodecError};
 use crate::error::StateError;
 use crate::lock::LockInfo;
 use crate::model::{
@@ -89,6 +89,7 @@ pub struct S3Store {
     holder: LockInfo,
     /// The next journal sequence number of each state this handle has written to.
     next_seq: Mutex<HashMap<StateKey, u64>>,
+    codec: Codec,
 }
 
 /// The current snapshot of a state, as read.
@@ -130,7 +131,14 @@ impl S3Store {
             }),
             holder,
             next_seq: Mutex::new(HashMap::new()),
+            codec: Codec::plain(),
         })
+    }
+
+    /// Seals every record written from now on, and opens sealed records, with `codec`.
+    pub fn with_codec(mut self, codec: Codec) -> S3Store {
+        self.codec = codec;
+        self
     }
 
     pub fn layout(&self) -> &Layout {
@@ -186,18 +194,7 @@ impl S3Store {
     }
 
     fn decode_error(&self, key: &StateKey, what: &str, object: &str, e: CodecError) -> StateError {
-        match e {
-            CodecError::Malformed(detail) => StateError::Corrupt {
-                key: key.to_string(),
-                detail: format!("{what} {}: {detail}", self.bucket().url(object)),
-            },
-            CodecError::Unsupported { found } => StateError::UnsupportedVersion {
-                key: key.to_string(),
-                what: what.to_string(),
-                found,
-                supported: FORMAT_VERSION,
-            },
-        }
+        e.into_state_error(&key.to_string(), what, &self.bucket().url(object))
     }
 
     async fn read_snapshot(&self, key: &StateKey) -> Result<Option<Snapshot>, StateError> {
@@ -205,7 +202,7 @@ impl S3Store {
         let Some(found) = self.bucket().get(&object).await? else {
             return Ok(None);
         };
-        let state = codec::decode_snapshot(&found.body)
+        let state = self.codec.decode_snapshot(&found.body)
             .map_err(|e| self.decode_error(key, "snapshot", &object, e))?;
         let through = match found.metadata.get(JOURNAL_THROUGH) {
             None => 0,
@@ -255,7 +252,7 @@ impl S3Store {
         let mut out = Vec::with_capacity(found.len());
         for ((seq, object), found) in names.iter().zip(found) {
             let Some(found) = found else { return Ok(None) };
-            let entry = codec::decode_entry(&found.body)
+            let entry = self.codec.decode_entry(&found.body)
                 .map_err(|e| self.decode_error(key, &format!("journal entry {seq}"), object, e))?;
             out.push(Numbered { seq: *seq, entry });
         }
@@ -329,7 +326,7 @@ impl S3Store {
             None => {
                 let mut initial = StackState::new();
                 initial.lineage = uuid::Uuid::new_v4().to_string();
-                let bytes = codec::encode_snapshot(&initial)
+                let bytes = self.codec.encode_snapshot(&initial)
                     .map_err(|e| self.decode_error(key, "new snapshot", &object, e))?;
                 // Refused only if another writer created it first, which is as good.
                 self.bucket()
@@ -406,7 +403,7 @@ impl S3Store {
     ) -> Result<(), StateError> {
         let layout = &self.shared.layout;
         let snapshot_object = layout.snapshot(key);
-        let bytes = codec::encode_snapshot(state)
+        let bytes = self.codec.encode_snapshot(state)
             .map_err(|e| self.decode_error(key, "new snapshot", &snapshot_object, e))?;
         // After the journal was listed: a run that took the lock over since cannot have
         // entries in that listing, so none of its entries is folded into this snapshot.
@@ -414,7 +411,7 @@ impl S3Store {
 
         self.seen_up_to(key, fold.through);
         for intent in fold.reopen {
-            let entry = codec::encode_entry(&JournalEntry::Intent(intent))
+            let entry = self.codec.encode_entry(&JournalEntry::Intent(intent))
                 .map_err(|e| self.decode_error(key, "new journal entry", &snapshot_object, e))?;
             self.write_entry(key, entry).await?;
         }
@@ -477,7 +474,7 @@ impl S3Store {
             Some(n) => n,
             // A version written without metadata: count from its content.
             None => match self.bucket().get(&object).await? {
-                Some(found) => codec::decode_snapshot(&found.body)
+                Some(found) => self.codec.decode_snapshot(&found.body)
                     .map_err(|e| {
                         self.decode_error(key, &format!("history version {serial}"), &object, e)
                     })?
@@ -558,7 +555,7 @@ impl StateStore for S3Store {
     async fn append(&self, key: &StateKey, entry: &JournalEntry) -> Result<(), StateError> {
         check_key(key)?;
         let object = self.shared.layout.journal_dir(key);
-        let bytes = codec::encode_entry(entry)
+        let bytes = self.codec.encode_entry(entry)
             .map_err(|e| self.decode_error(key, "new journal entry", &object, e))?;
         lease::check_before_write(&self.shared, key).await?;
         self.write_entry(key, bytes).await.map(|_| ())
@@ -662,7 +659,7 @@ impl StateStore for S3Store {
                 serial,
             });
         };
-        let mut restored = codec::decode_snapshot(&found.body).map_err(|e| {
+        let mut restored = self.codec.decode_snapshot(&found.body).map_err(|e| {
             self.decode_error(key, &format!("history version {serial}"), &object, e)
         })?;
         let fold = self.folding(current.through, &all, &entries);

@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use strata_state::codec::Codec;
 use strata_state::conformance::{Backend, Record};
 use strata_state::s3::Layout;
 use strata_state::{LockInfo, S3Settings, S3Store, StateError, StateKey};
@@ -161,12 +162,16 @@ pub fn fresh_prefix() -> String {
 /// The s3 backend under the conformance suite: one prefix of the test bucket.
 pub struct S3Backend {
     settings: S3Settings,
+    codec: Codec,
 }
 
 impl S3Backend {
     pub fn new(mut settings: S3Settings, prefix: String) -> S3Backend {
         settings.prefix = prefix;
-        S3Backend { settings }
+        S3Backend {
+            settings,
+            codec: Codec::plain(),
+        }
     }
 }
 
@@ -175,7 +180,15 @@ impl Backend for S3Backend {
     type Store = S3Store;
 
     async fn open(&mut self) -> Result<S3Store, StateError> {
-        S3Store::connect(self.settings.clone(), LockInfo::current("conformance")).await
+        Ok(
+            S3Store::connect(self.settings.clone(), LockInfo::current("conformance"))
+                .await?
+                .with_codec(self.codec.clone()),
+        )
+    }
+
+    fn use_codec(&mut self, codec: Codec) {
+        self.codec = codec;
     }
 
     async fn rewrite(
