@@ -33,6 +33,18 @@ pub enum CodecError {
 }
 
 impl CodecError {
+    /// What is wrong, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            CodecError::Malformed(detail) => format!("it is damaged ({detail})"),
+            CodecError::Unsupported { found } => format!(
+                "it has format version {found}, newer than this build reads ({FORMAT_VERSION})"
+            ),
+            CodecError::NeedsPassphrase => "it is encrypted and no passphrase is configured".into(),
+            CodecError::Sealed(e) => e.to_string(),
+        }
+    }
+
     /// The state error for a record `what` of state `key` stored at `location` (a file or an
     /// object URL) that could not be decoded.
     pub(crate) fn into_state_error(

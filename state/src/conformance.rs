@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use strata_encryption::Sealer;
 use strata_core::{Address, InstanceKey, Value};
+use strata_encryption::Sealer;
 
 /// A stored record that [`Backend::rewrite`] edits in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -434,7 +434,9 @@ async fn encryption_seals_every_record<B: Backend>(mut b: B) {
     assert_eq!(load(&s).await.state.resources.len(), 2);
     let h = s.history(&key()).await.expect("history of sealed state");
     assert_eq!(h.first().map(|e| e.serial), Some(v1));
-    s.restore(&key(), v1).await.expect("restoring a sealed version");
+    s.restore(&key(), v1)
+        .await
+        .expect("restoring a sealed version");
     assert_eq!(load(&s).await.state.resources.len(), 1);
 }
 
@@ -667,8 +669,10 @@ impl Backend for LocalBackend {
     type Store = LocalStore;
 
     async fn open(&mut self) -> Result<LocalStore, StateError> {
-        Ok(LocalStore::open(&self.root, LockInfo::current("conformance"))?
-            .with_codec(self.codec.clone()))
+        Ok(
+            LocalStore::open(&self.root, LockInfo::current("conformance"))?
+                .with_codec(self.codec.clone()),
+        )
     }
 
     fn use_codec(&mut self, codec: Codec) {

@@ -150,7 +150,10 @@ impl LocalStore {
         else {
             return Ok(None);
         };
-        let state = self.codec.decode_snapshot(&bytes).map_err(|e| self.corrupt(key, "snapshot", e))?;
+        let state = self
+            .codec
+            .decode_snapshot(&bytes)
+            .map_err(|e| self.corrupt(key, "snapshot", e))?;
         Ok(Some((bytes, state)))
     }
 
@@ -167,7 +170,10 @@ impl LocalStore {
                 Some(seq) => format!("journal entry {}", u64::from_be_bytes(seq)),
                 None => "a journal entry with a malformed key".to_string(),
             };
-            let entry = self.codec.decode_entry(&v).map_err(|e| self.corrupt(key, &what, e))?;
+            let entry = self
+                .codec
+                .decode_entry(&v)
+                .map_err(|e| self.corrupt(key, &what, e))?;
             out.push((k, entry));
         }
         Ok(out)
@@ -179,8 +185,10 @@ impl LocalStore {
         for item in self.history.scan_prefix(&prefix) {
             let (k, v) =
                 item.map_err(|e| StateError::storage(format!("reading the history of {key}"), e))?;
-            let entry =
-                self.codec.decode_history(&v).map_err(|e| self.corrupt(key, "a history record", e))?;
+            let entry = self
+                .codec
+                .decode_history(&v)
+                .map_err(|e| self.corrupt(key, "a history record", e))?;
             out.push((k, entry));
         }
         Ok(out)
@@ -196,14 +204,18 @@ impl LocalStore {
         expected: Option<IVec>,
         fold: Vec<IVec>,
     ) -> Result<(), StateError> {
-        let snapshot =
-            self.codec.encode_snapshot(state).map_err(|e| self.corrupt(key, "new snapshot", e))?;
-        let version = self.codec.encode_history(&HistoryEntry {
-            serial: state.serial,
-            written_at: now_rfc3339(),
-            resources: state.resources.len(),
-        })
-        .map_err(|e| self.corrupt(key, "new history record", e))?;
+        let snapshot = self
+            .codec
+            .encode_snapshot(state)
+            .map_err(|e| self.corrupt(key, "new snapshot", e))?;
+        let version = self
+            .codec
+            .encode_history(&HistoryEntry {
+                serial: state.serial,
+                written_at: now_rfc3339(),
+                resources: state.resources.len(),
+            })
+            .map_err(|e| self.corrupt(key, "new history record", e))?;
         let versions = self.history_keys(key)?;
         let drop_count = (versions.len() + 1).saturating_sub(HISTORY_KEPT);
         let dropped: Vec<u64> = versions
@@ -372,8 +384,10 @@ impl StateStore for LocalStore {
 
     async fn append(&self, key: &StateKey, entry: &JournalEntry) -> Result<(), StateError> {
         check_key(key)?;
-        let bytes =
-            self.codec.encode_entry(entry).map_err(|e| self.corrupt(key, "new journal entry", e))?;
+        let bytes = self
+            .codec
+            .encode_entry(entry)
+            .map_err(|e| self.corrupt(key, "new journal entry", e))?;
         let seq = self
             .db
             .generate_id()
@@ -389,7 +403,9 @@ impl StateStore for LocalStore {
             // entry, so a journal never exists without the snapshot it applies to.
             let mut initial = StackState::new();
             initial.lineage = new_lineage();
-            let initial = self.codec.encode_snapshot(&initial)
+            let initial = self
+                .codec
+                .encode_snapshot(&initial)
                 .map_err(|e| self.corrupt(key, "new snapshot", e))?;
             let skey = snapshot_key(key);
             let created = (&self.snapshots, &self.journal)
@@ -488,7 +504,9 @@ impl StateStore for LocalStore {
                 key: key.clone(),
                 serial,
             })?;
-        let mut restored = self.codec.decode_snapshot(&bytes)
+        let mut restored = self
+            .codec
+            .decode_snapshot(&bytes)
             .map_err(|e| self.corrupt(key, &format!("history version {serial}"), e))?;
         let fold = folding(self.read_journal(key)?);
         restored.format_version = FORMAT_VERSION;

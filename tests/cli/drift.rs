@@ -311,3 +311,127 @@ fn the_json_report_validates_against_its_documented_schema() {
     broken["findings"][0]["kind"] = serde_json::json!("modified");
     assert!(!validator.is_valid(&broken));
 }
+
+/// The official SARIF 2.1.0 JSON Schema, as the `serde-sarif` crate (a dev-dependency) ships it.
+fn sarif_schema() -> serde_json::Value {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")))
+        .expect("CARGO_HOME or HOME");
+    let registry = home.join("registry").join("src");
+    let file = std::fs::read_dir(&registry)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", registry.display()))
+        .flatten()
+        .map(|index| index.path().join("serde-sarif-0.8.0/src/schema.json"))
+        .find(|f| f.is_file())
+        .expect("the serde-sarif 0.8.0 sources, fetched by cargo as a dev-dependency");
+    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+}
+
+/// The JUnit XML schema most CI servers read (Jenkins' junit-10.xsd), placed by
+/// `scripts/test-deps.sh` (or named by `STRATA_JUNIT_XSD`).
+fn junit_xsd() -> std::path::PathBuf {
+    let path = std::env::var_os("STRATA_JUNIT_XSD")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/test-schemas/junit-10.xsd")
+        });
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/test-deps.sh once (it fetches the JUnit schema)",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn junit_and_sarif_reports_validate_against_their_official_schemas() {
+    let p = Project::new("three-stacks");
+    p.ok(&["apply", "--all", "--auto-approve"]);
+    set_cloud_field(&p, "standalone", "size", serde_json::json!(7));
+    set_cloud_field(&p, "db-stage", "password", serde_json::json!("changed"));
+    p.edit("deploy/main.hcl", "size = 2", "size = 3");
+
+    let sarif_file = p.root.join("drift.sarif");
+    let r = p.run(&[
+        "drift",
+        "--all",
+        "--format",
+        "sarif",
+        "--report",
+        sarif_file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif_file).unwrap()).unwrap();
+    // The published schema's `language` patterns (of `run` and `toolComponent`) have a stray `]`
+    // that strict validators refuse as a regex; the intended pattern (a language tag like `en`
+    // or `en-US`) replaces it. Reports never set `language`, so this changes nothing checked.
+    let mut schema = sarif_schema();
+    for owner in ["run", "toolComponent"] {
+        let language = &mut schema["definitions"][owner]["properties"]["language"]["pattern"];
+        assert_eq!(language, "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$");
+        *language = serde_json::json!("^[a-zA-Z]{2}(-[a-zA-Z]{2})?$");
+    }
+    let validator = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SARIF 2.1.0 violations:\n{}\n{report:#}",
+        errors.join("\n")
+    );
+    assert!(report["runs"][0]["results"].as_array().unwrap().len() >= 3);
+    let mut broken = report.clone();
+    broken["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
+    assert!(
+        !validator.is_valid(&broken),
+        "the check catches a bad level"
+    );
+
+    let junit_file = p.root.join("drift.xml");
+    let r = p.run(&[
+        "drift",
+        "--all",
+        "--format",
+        "junit",
+        "--report",
+        junit_file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let validate = |xml: &std::path::Path| {
+        std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sys, xmlschema; xmlschema.XMLSchema(sys.argv[1]).validate(sys.argv[2])",
+            ])
+            .arg(junit_xsd())
+            .arg(xml)
+            .output()
+            .expect("python3 runs")
+    };
+    let out = validate(&junit_file);
+    assert!(
+        out.status.success(),
+        "the JUnit report breaks junit-10.xsd (needs: pip install xmlschema):\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&junit_file).unwrap()
+    );
+    let bad = p.root.join("bad.xml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&junit_file).unwrap().replacen(
+            "<testcase ",
+            "<testcase bogus=\"1\" ",
+            1,
+        ),
+    )
+    .unwrap();
+    assert!(
+        !validate(&bad).status.success(),
+        "the check catches a bad report"
+    );
+}

@@ -10,6 +10,7 @@ mod config_cases;
 mod crash;
 mod doks;
 mod drift;
+mod encryption;
 mod failures;
 mod google;
 mod interrupt;

@@ -171,3 +171,49 @@ fn a_killed_run_is_finished_from_another_copy_of_the_project_after_its_lease() {
     assert_eq!(names.len(), 6, "{names:?}");
     assert_eq!(fresh.state_list().len(), 6);
 }
+
+#[test]
+fn init_migrates_state_to_the_bucket_and_back_without_loss() {
+    let server = s3_server();
+    let mut p = Project::new("three-stacks");
+    let local_hcl = std::fs::read_to_string(p.root.join("strata.hcl")).unwrap();
+    p.ok(&["init"]);
+    p.ok(&["apply", "--all", "--auto-approve"]);
+    let before = p.state_ids();
+
+    // Switch strata.hcl to the bucket: init refuses to go on without the states.
+    let s3 = project_on(&server, 60);
+    let s3_hcl = std::fs::read_to_string(s3.root.join("strata.hcl")).unwrap();
+    p.env = s3.env.clone();
+    p.write("strata.hcl", &s3_hcl);
+    let r = p.run(&["init"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("hint: run strata init -migrate-state"),
+        "{r:?}"
+    );
+    let r = p.ok(&["init", "-migrate-state"]);
+    assert!(
+        r.stdout.contains("Migrating 3 state(s) from local to s3"),
+        "{r:?}"
+    );
+    assert_eq!(
+        p.state_ids(),
+        before,
+        "every resource made it to the bucket"
+    );
+    assert_eq!(p.run(&["plan", "--all", "--detailed-exitcode"]).code, 0);
+    // Running it again is harmless.
+    let again = p.ok(&["init", "-migrate-state"]);
+    assert!(again.stdout.contains("nothing to migrate"), "{again:?}");
+
+    // A change applied with the bucket, then back to local state: nothing is lost.
+    p.edit("base/main.hcl", "version = \"1.31\"", "version = \"1.32\"");
+    p.ok(&["apply", "--all", "--auto-approve"]);
+    p.write("strata.hcl", &local_hcl);
+    p.ok(&["init", "--migrate-state"]);
+    assert_eq!(p.state_ids(), before);
+    let shown = p.ok(&["state", "show", "base/testing_cluster.main"]);
+    assert!(shown.stdout.contains("1.32"), "{shown:?}");
+    assert_eq!(p.run(&["plan", "--all", "--detailed-exitcode"]).code, 0);
+}

@@ -35,7 +35,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the project, its providers and its state backend.
-    Init,
+    Init {
+        /// Copy every state from the previous backend (the one the last init saw) to the one
+        /// strata.hcl names now. `-migrate-state` works too.
+        #[arg(long)]
+        migrate_state: bool,
+    },
     /// Check the configuration without touching state or the network.
     Validate {
         #[arg(long)]
@@ -199,6 +204,19 @@ pub enum StateCommand {
     Mv { source: String, destination: String },
     /// List the saved versions of a stack's state.
     History { stack: String },
+    /// Make an earlier version of a stack's state current again (as a new version).
+    Restore { stack: String, serial: u64 },
+    /// Write a stack's current state to FILE (sensitive values included: the file is created
+    /// readable by its owner only, and sealed when the project has an encryption block).
+    Pull { stack: String, file: PathBuf },
+    /// Replace a stack's state by the one in FILE (from `state pull`); refused if FILE belongs
+    /// to another lineage or is older than the stored state, unless --force.
+    Push {
+        stack: String,
+        file: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
     /// List operations a killed run left unfinished, and what the next run will do about them.
     Pending { stacks: Vec<String> },
     /// Remove a stack's lock by hand (s3 backend), after checking its id.

@@ -7,10 +7,10 @@ use crate::args::{
 use crate::exit;
 use crate::progress::{Progress, Quiet};
 use crate::session::{self, hinted, ConfigErrors, Hinted};
-use anyhow::Context;
+use anyhow::{anyhow, Context};
 use std::collections::BTreeSet;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use strata_core::{Address, AddressPattern, Diagnostic, Value};
 use strata_engine::stacks;
@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 pub async fn run(cli: Cli) -> u8 {
     let result = match &cli.command {
-        Command::Init => init(&cli).await,
+        Command::Init { migrate_state } => init(&cli, *migrate_state).await,
         Command::Validate { json } => validate(&cli, *json),
         Command::Plan(a) => plan(&cli, a).await,
         Command::Apply(a) => apply(&cli, a).await,
@@ -37,7 +37,7 @@ pub async fn run(cli: Cli) -> u8 {
             all,
             format,
         } => graph(&cli, stacks, *all, *format),
-        Command::Show { planfile, json } => show(planfile, *json),
+        Command::Show { planfile, json } => show(&cli, planfile, *json),
         Command::State(s) => state(&cli, s).await,
         Command::Emulator(e) => crate::emulate::command(&cli, e).await,
         Command::Providers { json } => providers(*json),
@@ -144,7 +144,7 @@ fn options(sel: &Selection) -> anyhow::Result<Options> {
     })
 }
 
-async fn init(cli: &Cli) -> anyhow::Result<u8> {
+async fn init(cli: &Cli, migrate_state: bool) -> anyhow::Result<u8> {
     let project = session::load_project(cli)?;
     let env = session::choose_env(&project, cli.env.as_deref())?;
     let registry = session::registry();
@@ -152,7 +152,32 @@ async fn init(cli: &Cli) -> anyhow::Result<u8> {
     if diags.iter().any(Diagnostic::is_error) {
         return Err(anyhow::Error::new(ConfigErrors(diags)));
     }
-    let _store = session::open_store(&project, "init").await?;
+    let store = session::open_store(&project, "init").await?;
+    let previous = crate::migrate::previous_backend(&project)?;
+    if migrate_state {
+        match previous
+            .as_ref()
+            .filter(|p| !crate::migrate::same(p, &project.backend))
+        {
+            Some(from) => crate::migrate::migrate(&project, from, store.as_ref()).await?,
+            None => {
+                outln!("The state backend is the one the last strata init saw; nothing to migrate.")
+            }
+        }
+    } else if let Some(from) = previous
+        .as_ref()
+        .filter(|p| !crate::migrate::same(p, &project.backend))
+    {
+        return Err(hinted(
+            format!(
+                "the state backend changed from {} to {} since the last strata init",
+                crate::migrate::describe(from),
+                crate::migrate::describe(&project.backend)
+            ),
+            "run strata init -migrate-state to copy every state to the new backend",
+        ));
+    }
+    drop(store);
     if project.backend.kind == "s3" {
         // A store that ignores conditional writes would make locks and compare-and-swap lie.
         session::open_s3(&project, "init")
@@ -165,6 +190,7 @@ async fn init(cli: &Cli) -> anyhow::Result<u8> {
             })?;
         outln!("  the bucket honours conditional writes (If-None-Match, If-Match)");
     }
+    crate::migrate::remember_backend(&project)?;
     outln!("Project {:?} at {}", project.name, project.root.display());
     outln!("  environment: {env}");
     outln!(
@@ -264,7 +290,7 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<u8> {
         out!("{}", strata_plan::render_text(&plan));
     }
     if let Some(out) = &args.out {
-        plan.write_file(out)
+        plan.write_file(out, session::sealer(&s.project)?.as_deref())
             .with_context(|| format!("saving the plan to {}", out.display()))?;
         if !args.json {
             outln!(
@@ -338,7 +364,7 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
                     format!("run: strata apply {}", file.display()),
                 ));
             }
-            let plan = Plan::read_file(file)?;
+            let plan = Plan::read_file(file, session::sealer(&s.project)?.as_deref())?;
             let selected = plan.stacks.iter().map(|p| p.stack.clone()).collect();
             locks = session::lock_stacks(s, &selected, "apply").await?;
             s.check_saved_plan(&plan).await?;
@@ -620,8 +646,77 @@ fn graph(cli: &Cli, names: &[String], all: bool, format: GraphFormat) -> anyhow:
     Ok(exit::OK)
 }
 
-fn show(planfile: &PathBuf, json: bool) -> anyhow::Result<u8> {
-    let plan = Plan::read_file(planfile)?;
+/// Writes `bytes` to `path` readable by its owner only: a pulled state holds secrets.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn state_error(e: strata_state::StateError) -> anyhow::Error {
+    match e.hint() {
+        Some(h) => hinted(e.to_string(), h),
+        None => anyhow!(e),
+    }
+}
+
+/// Replaces the state of `key` by `pushed`, refusing another lineage or an older serial
+/// unless `force`.
+async fn push_state(
+    store: &dyn strata_state::StateStore,
+    key: &strata_state::StateKey,
+    mut pushed: strata_state::StackState,
+    force: bool,
+) -> anyhow::Result<u64> {
+    let stored = store.load(key).await.map_err(state_error)?;
+    let base = match &stored {
+        None => 0,
+        Some(l) => {
+            if !force && !pushed.lineage.is_empty() && pushed.lineage != l.state.lineage {
+                return Err(hinted(
+                    format!(
+                        "the file belongs to another state (lineage {}, {key} has lineage {})",
+                        pushed.lineage, l.state.lineage
+                    ),
+                    "push a file pulled from this stack, or pass --force to replace it anyway",
+                ));
+            }
+            if !force && pushed.serial < l.state.serial {
+                return Err(hinted(
+                    format!(
+                        "the file is older than the stored state (serial {} < {})",
+                        pushed.serial, l.state.serial
+                    ),
+                    "pull the current state first, or pass --force to go back to the file's version",
+                ));
+            }
+            if force {
+                pushed.lineage = l.state.lineage.clone();
+            }
+            l.state.serial
+        }
+    };
+    store.persist(key, &pushed, base).await.map_err(state_error)
+}
+
+fn show(cli: &Cli, planfile: &PathBuf, json: bool) -> anyhow::Result<u8> {
+    // A sealed plan file opens with the passphrase of the project around it, if any.
+    let sealer = match session::load_project(cli) {
+        Ok(project) => session::sealer(&project)?,
+        Err(_) => None,
+    };
+    let plan = Plan::read_file(planfile, sealer.as_deref())?;
     if json {
         outln!(
             "{}",
@@ -861,6 +956,71 @@ async fn state(cli: &Cli, cmd: &StateCommand) -> anyhow::Result<u8> {
                     h.resources
                 );
             }
+        }
+        StateCommand::Restore { stack, serial } => {
+            stacks::select(&project, std::slice::from_ref(stack), false)?;
+            let key = key(stack);
+            let guard = store.lock(&key, "state").await?;
+            let restored = store.restore(&key, *serial).await;
+            let _ = guard.release().await;
+            restored.map_err(state_error)?;
+            let now = store.load(&key).await?.map(|l| l.state.serial);
+            outln!(
+                "Restored version {serial} of {key}; it is now serial {}.",
+                now.unwrap_or_default()
+            );
+            outln!("hint: run strata plan {stack} to see what the cloud needs to match it");
+        }
+        StateCommand::Pull { stack, file } => {
+            stacks::select(&project, std::slice::from_ref(stack), false)?;
+            let key = key(stack);
+            let Some(loaded) = store.load(&key).await? else {
+                return Err(hinted(
+                    format!("{key} has no stored state"),
+                    "apply the stack first, or check --env",
+                ));
+            };
+            let codec = session::state_codec(&project)?;
+            let bytes = codec
+                .encode_snapshot(&loaded.state)
+                .map_err(|e| anyhow!("encoding the state of {key}: {e:?}"))?;
+            write_private(file, &bytes)?;
+            outln!(
+                "Wrote the state of {key} (serial {}, {} resources) to {}{}.",
+                loaded.state.serial,
+                loaded.state.resources.len(),
+                file.display(),
+                if codec.is_sealed() { ", encrypted" } else { "" }
+            );
+            if !loaded.open_intents.is_empty() {
+                outln!(
+                    "note: {} interrupted operations are not in the file; `strata state pending {stack}` lists them",
+                    loaded.open_intents.len()
+                );
+            }
+        }
+        StateCommand::Push { stack, file, force } => {
+            stacks::select(&project, std::slice::from_ref(stack), false)?;
+            let key = key(stack);
+            let bytes =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let pushed = session::state_codec(&project)?
+                .decode_snapshot(&bytes)
+                .map_err(|e| {
+                    anyhow!(
+                        "{} is not a usable state file: {}",
+                        file.display(),
+                        strata_state::codec::CodecError::describe(&e)
+                    )
+                })?;
+            let guard = store.lock(&key, "state").await?;
+            let result = push_state(store.as_ref(), &key, pushed, *force).await;
+            let _ = guard.release().await;
+            let serial = result?;
+            outln!(
+                "Pushed {} to {key}; it is now serial {serial}.",
+                file.display()
+            );
         }
     }
     Ok(exit::OK)

@@ -25,6 +25,7 @@ macro_rules! out {
 mod args;
 mod commands;
 mod emulate;
+mod migrate;
 mod progress;
 mod report;
 mod session;
@@ -42,7 +43,14 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    // Terraform spells init's flag with one dash; accept that habit.
+    let cli = args::Cli::parse_from(std::env::args_os().map(|a| {
+        if a == "-migrate-state" {
+            "--migrate-state".into()
+        } else {
+            a
+        }
+    }));
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -133,10 +133,51 @@ pub fn choose_env(project: &Project, flag: Option<&str>) -> anyhow::Result<Strin
     }
 }
 
+/// The sealer of the project's `encryption` block, or `None` without one.
+pub fn sealer(project: &Project) -> anyhow::Result<Option<Arc<strata_encryption::Sealer>>> {
+    let Some(enc) = &project.encryption else {
+        return Ok(None);
+    };
+    let passphrase = std::env::var(&enc.passphrase_env).unwrap_or_default();
+    if passphrase.is_empty() {
+        return Err(hinted(
+            format!(
+                "strata.hcl asks for encrypted state, but ${} is not set",
+                enc.passphrase_env
+            ),
+            format!(
+                "export {}=... with the project's passphrase (keep it in your CI's secret store)",
+                enc.passphrase_env
+            ),
+        ));
+    }
+    let sealer = strata_encryption::Sealer::new(&passphrase)?;
+    Ok(Some(Arc::new(sealer)))
+}
+
+/// The codec state is written with: sealed when the project has an encryption block.
+pub fn state_codec(project: &Project) -> anyhow::Result<strata_state::codec::Codec> {
+    Ok(match sealer(project)? {
+        Some(s) => strata_state::codec::Codec::sealed(s),
+        None => strata_state::codec::Codec::plain(),
+    })
+}
+
 /// Opens the project's state backend. The local backend holds its project-wide lock for the
 /// rest of the process; the s3 backend locks each state when a run takes it (see [`lock_stacks`]).
 pub async fn open_store(project: &Project, operation: &str) -> anyhow::Result<Arc<dyn StateStore>> {
-    match project.backend.kind.as_str() {
+    open_backend(project, &project.backend, operation).await
+}
+
+/// Opens the state backend `backend` of `project` (the configured one, or another during a
+/// migration).
+pub async fn open_backend(
+    project: &Project,
+    backend: &strata_config::Backend,
+    operation: &str,
+) -> anyhow::Result<Arc<dyn StateStore>> {
+    let codec = state_codec(project)?;
+    match backend.kind.as_str() {
         "local" => {
             let holder = LockInfo::current(operation);
             let store = LocalStore::open(&project.root, holder).map_err(|e| match &e {
@@ -146,9 +187,11 @@ pub async fn open_store(project: &Project, operation: &str) -> anyhow::Result<Ar
                 ),
                 _ => anyhow!(e),
             })?;
-            Ok(Arc::new(store))
+            Ok(Arc::new(store.with_codec(codec)))
         }
-        "s3" => Ok(Arc::new(open_s3(project, operation).await?)),
+        "s3" => Ok(Arc::new(
+            open_s3_backend(backend, operation).await?.with_codec(codec),
+        )),
         other => bail!(Hinted {
             message: format!("unknown state backend {other:?}"),
             hint: Some(
@@ -161,7 +204,14 @@ pub async fn open_store(project: &Project, operation: &str) -> anyhow::Result<Ar
 /// The s3 backend from `backend "s3" { ... }`. Credentials come from the standard AWS chain
 /// (`AWS_ACCESS_KEY_ID`, profiles, …) unless the block names environment variables for them.
 pub async fn open_s3(project: &Project, operation: &str) -> anyhow::Result<strata_state::S3Store> {
-    let settings = &project.backend.settings;
+    open_s3_backend(&project.backend, operation).await
+}
+
+async fn open_s3_backend(
+    backend: &strata_config::Backend,
+    operation: &str,
+) -> anyhow::Result<strata_state::S3Store> {
+    let settings = &backend.settings;
     let text = |k: &str| settings.get(k).and_then(|v| v.as_str()).map(str::to_string);
     let Some(bucket) = text("bucket") else {
         return Err(hinted(

@@ -27,8 +27,8 @@ pub use diagnostics::Diagnostics;
 pub use eval::{eval, eval_body, Scope};
 pub use load::{load_project, load_project_partial, PROJECT_FILE};
 pub use model::{
-    Backend, Body, BodyAttribute, BodyBlock, Dependency, DriftIgnore, Environment, Expr,
-    IgnoreChanges, Lifecycle, Local, Output, Project, ProviderBlock, ProviderRef, RefKind,
+    Backend, Body, BodyAttribute, BodyBlock, Dependency, DriftIgnore, Encryption, Environment,
+    Expr, IgnoreChanges, Lifecycle, Local, Output, Project, ProviderBlock, ProviderRef, RefKind,
     Reference, ResourceBlock, Stack, Validation, Variable,
 };
 pub use source::{SourceFile, Sources};

@@ -25,6 +25,23 @@ pub struct Project {
     pub sources: Sources,
     /// `drift { ignore { ... } }` rules of `strata.hcl`.
     pub drift_ignores: Vec<DriftIgnore>,
+    /// `encryption { passphrase_env = "..." }` of `strata.hcl`: state, journal and plan files
+    /// are sealed with a key derived from the passphrase in that environment variable.
+    pub encryption: Option<Encryption>,
+}
+
+/// Client-side encryption of state and plan files.
+#[derive(Debug, Clone)]
+pub struct Encryption {
+    /// The environment variable holding the passphrase (never the passphrase itself: secrets
+    /// do not live in configuration files).
+    pub passphrase_env: String,
+    pub span: Span,
+}
+
+impl Encryption {
+    /// The variable read when the block names none.
+    pub const DEFAULT_PASSPHRASE_ENV: &'static str = "STRATA_PASSPHRASE";
 }
 
 /// An attribute whose drift is not reported, optionally until a date: a value another system

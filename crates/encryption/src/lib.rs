@@ -44,7 +44,9 @@ pub enum SealError {
     EmptyPassphrase,
     /// Authentication failed: the passphrase is not the one the record was sealed with, or the
     /// record was altered. AES-GCM cannot tell the two apart, and neither can anyone else.
-    #[error("the passphrase does not open this {purpose} (a wrong passphrase, or the data was altered)")]
+    #[error(
+        "the passphrase does not open this {purpose} (a wrong passphrase, or the data was altered)"
+    )]
     WrongKey { purpose: String },
     /// Shorter than a sealed record can be.
     #[error("the sealed {purpose} is truncated ({len} bytes)")]

@@ -18,6 +18,10 @@ use std::io::Write;
 use std::path::{Path as FsPath, PathBuf};
 use strata_core::value::MarkedJson;
 use strata_core::{Address, Path, Value};
+use strata_encryption::Sealer;
+
+/// The purpose sealed plan files are authenticated with.
+const SEALED_PURPOSE: &str = "plan";
 
 /// The value of the `kind` field that identifies a plan file.
 const KIND: &str = "strata-plan";
@@ -52,6 +56,8 @@ pub enum PlanFileError {
     },
     #[error("plan file {path} is damaged: {detail}")]
     Damaged { path: PathBuf, detail: String },
+    #[error("cannot read plan file {path}: {reason}")]
+    Encrypted { path: PathBuf, reason: String },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -297,7 +303,14 @@ impl Plan {
     /// Writes the plan to `path`, replacing any file there. Sensitive values are never
     /// written. The file is written beside its destination and renamed into place, so a
     /// crash leaves either the old file or the new one, never half of one.
-    pub fn write_file(&self, path: impl AsRef<FsPath>) -> Result<(), PlanFileError> {
+    ///
+    /// With a `sealer` (an `encryption` block in the project), the file is sealed with
+    /// AES-256-GCM and only a run with the same passphrase can read it.
+    pub fn write_file(
+        &self,
+        path: impl AsRef<FsPath>,
+        sealer: Option<&Sealer>,
+    ) -> Result<(), PlanFileError> {
         let path = path.as_ref();
         let err = |source| PlanFileError::Write {
             path: path.to_path_buf(),
@@ -319,7 +332,11 @@ impl Plan {
                 options.mode(0o600);
             }
             let mut f = options.open(&tmp)?;
-            f.write_all(&self.to_file_bytes())?;
+            let bytes = self.to_file_bytes();
+            match sealer {
+                Some(s) => f.write_all(&s.seal(SEALED_PURPOSE, &bytes))?,
+                None => f.write_all(&bytes)?,
+            }
             f.sync_all()?;
             std::fs::rename(&tmp, path)
         })();
@@ -331,13 +348,29 @@ impl Plan {
 
     /// Reads a plan written by [`Plan::write_file`]. A file that is not JSON, not a plan,
     /// truncated, damaged or of a newer format gives an error that says which.
-    pub fn read_file(path: impl AsRef<FsPath>) -> Result<Plan, PlanFileError> {
+    /// A sealed plan file needs the `sealer` of the passphrase it was written with.
+    pub fn read_file(
+        path: impl AsRef<FsPath>,
+        sealer: Option<&Sealer>,
+    ) -> Result<Plan, PlanFileError> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| PlanFileError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Plan::from_file_bytes(path, &bytes)
+        if !strata_encryption::is_sealed(&bytes) {
+            return Plan::from_file_bytes(path, &bytes);
+        }
+        let encrypted = |reason: String| PlanFileError::Encrypted {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let sealer = sealer
+            .ok_or_else(|| encrypted("it is encrypted and no passphrase is configured".into()))?;
+        let plain = sealer
+            .open(SEALED_PURPOSE, &bytes)
+            .map_err(|e| encrypted(e.to_string()))?;
+        Plan::from_file_bytes(path, &plain)
     }
 
     /// A digest of what the plan would do: every address, action and redacted before/after

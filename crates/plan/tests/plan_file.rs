@@ -93,8 +93,8 @@ fn round_trip_keeps_everything_but_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plan.strata");
     let plan = sample();
-    plan.write_file(&file).unwrap();
-    let back = Plan::read_file(&file).unwrap();
+    plan.write_file(&file, None).unwrap();
+    let back = Plan::read_file(&file, None).unwrap();
     assert_eq!(back, redacted(plan.clone()));
     // Unknowns and sensitive marks survive; the secret itself does not.
     let c = &back.stacks[0].changes[0];
@@ -118,10 +118,36 @@ fn round_trip_keeps_everything_but_secrets() {
 }
 
 #[test]
+fn an_encrypted_plan_file_needs_its_passphrase() {
+    use strata_encryption::Sealer;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.strata");
+    let plan = sample();
+    let sealer = Sealer::new("plan passphrase").unwrap();
+    plan.write_file(&file, Some(&sealer)).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(strata_encryption::is_sealed(&bytes));
+    assert!(!String::from_utf8_lossy(&bytes).contains("zone"));
+    let back = Plan::read_file(&file, Some(&Sealer::new("plan passphrase").unwrap())).unwrap();
+    assert_eq!(back.fingerprint(), plan.fingerprint());
+    for (what, sealer) in [
+        ("none", None),
+        ("wrong", Some(Sealer::new("another").unwrap())),
+    ] {
+        match Plan::read_file(&file, sealer.as_ref()) {
+            Err(e @ PlanFileError::Encrypted { .. }) => {
+                assert!(e.to_string().contains("plan.strata"), "{what}: {e}")
+            }
+            other => panic!("{what} passphrase must be refused clearly, got {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn a_plan_file_never_contains_a_sensitive_value() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plan.strata");
-    sample().write_file(&file).unwrap();
+    sample().write_file(&file, None).unwrap();
     let bytes = std::fs::read(&file).unwrap();
     let text = String::from_utf8(bytes).unwrap();
     assert!(
@@ -157,7 +183,7 @@ fn read_bytes(bytes: &[u8]) -> (std::path::PathBuf, PlanFileError) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.plan");
     std::fs::write(&file, bytes).unwrap();
-    let err = Plan::read_file(&file).expect_err("bad plan file must be refused");
+    let err = Plan::read_file(&file, None).expect_err("bad plan file must be refused");
     (file, err)
 }
 
@@ -233,7 +259,7 @@ fn a_damaged_plan_is_refused_with_what_is_wrong() {
 fn a_missing_file_is_a_read_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("nope.plan");
-    let err = Plan::read_file(&file).unwrap_err();
+    let err = Plan::read_file(&file, None).unwrap_err();
     assert!(matches!(err, PlanFileError::Read { .. }), "{err:?}");
     assert_names_file(&file, &err);
 }

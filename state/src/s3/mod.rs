@@ -202,7 +202,9 @@ impl S3Store {
         let Some(found) = self.bucket().get(&object).await? else {
             return Ok(None);
         };
-        let state = self.codec.decode_snapshot(&found.body)
+        let state = self
+            .codec
+            .decode_snapshot(&found.body)
             .map_err(|e| self.decode_error(key, "snapshot", &object, e))?;
         let through = match found.metadata.get(JOURNAL_THROUGH) {
             None => 0,
@@ -252,7 +254,9 @@ impl S3Store {
         let mut out = Vec::with_capacity(found.len());
         for ((seq, object), found) in names.iter().zip(found) {
             let Some(found) = found else { return Ok(None) };
-            let entry = self.codec.decode_entry(&found.body)
+            let entry = self
+                .codec
+                .decode_entry(&found.body)
                 .map_err(|e| self.decode_error(key, &format!("journal entry {seq}"), object, e))?;
             out.push(Numbered { seq: *seq, entry });
         }
@@ -326,7 +330,9 @@ impl S3Store {
             None => {
                 let mut initial = StackState::new();
                 initial.lineage = uuid::Uuid::new_v4().to_string();
-                let bytes = self.codec.encode_snapshot(&initial)
+                let bytes = self
+                    .codec
+                    .encode_snapshot(&initial)
                     .map_err(|e| self.decode_error(key, "new snapshot", &object, e))?;
                 // Refused only if another writer created it first, which is as good.
                 self.bucket()
@@ -403,7 +409,9 @@ impl S3Store {
     ) -> Result<(), StateError> {
         let layout = &self.shared.layout;
         let snapshot_object = layout.snapshot(key);
-        let bytes = self.codec.encode_snapshot(state)
+        let bytes = self
+            .codec
+            .encode_snapshot(state)
             .map_err(|e| self.decode_error(key, "new snapshot", &snapshot_object, e))?;
         // After the journal was listed: a run that took the lock over since cannot have
         // entries in that listing, so none of its entries is folded into this snapshot.
@@ -411,7 +419,9 @@ impl S3Store {
 
         self.seen_up_to(key, fold.through);
         for intent in fold.reopen {
-            let entry = self.codec.encode_entry(&JournalEntry::Intent(intent))
+            let entry = self
+                .codec
+                .encode_entry(&JournalEntry::Intent(intent))
                 .map_err(|e| self.decode_error(key, "new journal entry", &snapshot_object, e))?;
             self.write_entry(key, entry).await?;
         }
@@ -474,7 +484,9 @@ impl S3Store {
             Some(n) => n,
             // A version written without metadata: count from its content.
             None => match self.bucket().get(&object).await? {
-                Some(found) => self.codec.decode_snapshot(&found.body)
+                Some(found) => self
+                    .codec
+                    .decode_snapshot(&found.body)
                     .map_err(|e| {
                         self.decode_error(key, &format!("history version {serial}"), &object, e)
                     })?
@@ -555,7 +567,9 @@ impl StateStore for S3Store {
     async fn append(&self, key: &StateKey, entry: &JournalEntry) -> Result<(), StateError> {
         check_key(key)?;
         let object = self.shared.layout.journal_dir(key);
-        let bytes = self.codec.encode_entry(entry)
+        let bytes = self
+            .codec
+            .encode_entry(entry)
             .map_err(|e| self.decode_error(key, "new journal entry", &object, e))?;
         lease::check_before_write(&self.shared, key).await?;
         self.write_entry(key, bytes).await.map(|_| ())

@@ -38,7 +38,7 @@ const STACK_BLOCKS: &[&str] = &[
     "output",
     "dependency",
 ];
-const PROJECT_BLOCKS: &[&str] = &["project", "backend", "environment", "drift"];
+const PROJECT_BLOCKS: &[&str] = &["project", "backend", "environment", "drift", "encryption"];
 
 /// Loads the project at `root`, reporting every error it can find.
 pub fn load_project(root: &Path) -> Result<Project, Diagnostics> {
@@ -60,6 +60,7 @@ pub fn load_project_partial(root: &Path) -> (Option<Project>, Diagnostics) {
         diags: Diagnostics::new(),
         resource_index: Default::default(),
         drift_ignores: Vec::new(),
+        encryption: None,
     };
     let project_file = root.join(PROJECT_FILE);
     if !project_file.is_file() {
@@ -81,6 +82,7 @@ pub fn load_project_partial(root: &Path) -> (Option<Project>, Diagnostics) {
         stacks,
         sources: loader.sources,
         drift_ignores: loader.drift_ignores,
+        encryption: loader.encryption,
     };
     (Some(project), loader.diags)
 }
@@ -131,6 +133,7 @@ struct Loader {
     resource_index: std::collections::HashMap<(Mode, String, String), usize>,
     /// `drift { ignore { ... } }` rules found in `strata.hcl`.
     drift_ignores: Vec<crate::model::DriftIgnore>,
+    encryption: Option<crate::model::Encryption>,
 }
 
 /// A place in a file: the file and a byte range.

@@ -205,6 +205,52 @@ impl Loader {
                         });
                     }
                 }
+                "encryption" => {
+                    if let Some(first) = &self.encryption {
+                        let first = first.span.clone();
+                        self.err(&file, header_range(block), "Duplicate encryption block")
+                            .notes
+                            .push(strata_core::diagnostic::Note {
+                                message: "first declared here".into(),
+                                span: Some(first),
+                            });
+                        continue;
+                    }
+                    let mut passphrase_env =
+                        crate::model::Encryption::DEFAULT_PASSPHRASE_ENV.to_string();
+                    for a in block.body.attributes() {
+                        if a.key.as_str() != "passphrase_env" {
+                            self.unsupported_attr(
+                                &file,
+                                a,
+                                &["passphrase_env"],
+                                "in an encryption block",
+                            );
+                            continue;
+                        }
+                        match self.const_value(&file, &a.value, "", &root) {
+                            Some(Value::String(v)) if !v.is_empty() => passphrase_env = v,
+                            Some(other) => {
+                                let d = self.err(&file, a.value.span(), "Incorrect passphrase_env");
+                                d.detail = Some(format!(
+                                    "passphrase_env names an environment variable, found {}.",
+                                    other.type_name()
+                                ));
+                                d.hint = Some(
+                                    "write passphrase_env = \"STRATA_PASSPHRASE\" and put the passphrase in that variable".into(),
+                                );
+                            }
+                            None => {}
+                        }
+                    }
+                    for b in block.body.blocks() {
+                        self.unsupported_block(&file, b, &[], "in an encryption block");
+                    }
+                    self.encryption = Some(crate::model::Encryption {
+                        passphrase_env,
+                        span,
+                    });
+                }
                 _ => self.unsupported_block(&file, block, PROJECT_BLOCKS, "in strata.hcl"),
             }
         }
