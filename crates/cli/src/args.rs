@@ -113,6 +113,10 @@ pub struct Selection {
     /// How many operations may run at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
+    /// Keep N calls in flight even when a cloud throttles (by default a throttling cloud gets
+    /// fewer calls at once, and more again as its answers go through).
+    #[arg(long)]
+    pub fixed_parallelism: bool,
     /// Read every resource from the cloud before planning (--refresh=false to skip).
     #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub refresh: bool,
@@ -149,6 +153,10 @@ pub struct ApplyArgs {
     pub exclude: Vec<String>,
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
+    /// Keep N calls in flight even when a cloud throttles (by default a throttling cloud gets
+    /// fewer calls at once, and more again as its answers go through).
+    #[arg(long)]
+    pub fixed_parallelism: bool,
     #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub refresh: bool,
     /// Do not ask for confirmation.
@@ -182,6 +190,10 @@ pub struct DriftArgs {
     /// Concurrent reads from the cloud.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
+    /// Keep N calls in flight even when a cloud throttles (by default a throttling cloud gets
+    /// fewer calls at once, and more again as its answers go through).
+    #[arg(long)]
+    pub fixed_parallelism: bool,
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +262,9 @@ pub enum EmulatorCommand {
         /// Fraction of requests answered with 429 and rate-limit headers (0 to 1).
         #[arg(long, default_value_t = 0.0)]
         throttle_rate: f64,
+        /// Requests per second accepted before answering 429 (a quota that throttles under load).
+        #[arg(long, value_name = "PER_SECOND")]
+        rate_limit: Option<f64>,
     },
     /// List every emulated object.
     List {

@@ -137,6 +137,7 @@ fn patterns(list: &[String]) -> anyhow::Result<Vec<AddressPattern>> {
 fn options(sel: &Selection) -> anyhow::Result<Options> {
     Ok(Options {
         parallelism: sel.parallelism.max(1),
+        adaptive_parallelism: !sel.fixed_parallelism,
         refresh: sel.refresh,
         targets: patterns(&sel.target)?,
         excludes: patterns(&sel.exclude)?,
@@ -327,6 +328,7 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<u8> {
         target: args.target.clone(),
         exclude: args.exclude.clone(),
         parallelism: args.parallelism,
+        fixed_parallelism: args.fixed_parallelism,
         refresh: args.refresh,
     };
     let opened = session::open(
@@ -447,6 +449,7 @@ async fn drift(cli: &Cli, args: &DriftArgs) -> anyhow::Result<u8> {
     let cancel = interrupt_token();
     let options = Options {
         parallelism: args.parallelism.max(1),
+        adaptive_parallelism: !args.fixed_parallelism,
         env_vars: session::env_vars(),
         ..Options::default()
     };

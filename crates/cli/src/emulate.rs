@@ -38,13 +38,17 @@ fn env_ms(name: &str, default: u64) -> anyhow::Result<Duration> {
 
 /// Faults from the environment, so that tests and drills can turn them on for any command:
 /// `STRATA_EMULATOR_LATENCY_MS`, `STRATA_EMULATOR_JITTER_MS`, `STRATA_EMULATOR_ERROR_RATE`,
-/// `STRATA_EMULATOR_THROTTLE_RATE`.
+/// `STRATA_EMULATOR_THROTTLE_RATE`, `STRATA_EMULATOR_RATE_LIMIT` (requests per second).
 fn faults_from_env() -> anyhow::Result<Faults> {
     Ok(Faults {
         latency: env_ms("STRATA_EMULATOR_LATENCY_MS", 0)?,
         jitter: env_ms("STRATA_EMULATOR_JITTER_MS", 0)?,
         error_rate: env_f64("STRATA_EMULATOR_ERROR_RATE")?,
         throttle_rate: env_f64("STRATA_EMULATOR_THROTTLE_RATE")?,
+        rate_limit: match env_f64("STRATA_EMULATOR_RATE_LIMIT")? {
+            r if r > 0.0 => Some(r),
+            _ => None,
+        },
         ..Faults::default()
     })
 }
@@ -144,6 +148,7 @@ pub async fn command(
             jitter_ms,
             error_rate,
             throttle_rate,
+            rate_limit,
         } => {
             if !(0.0..=1.0).contains(error_rate) || !(0.0..=1.0).contains(throttle_rate) {
                 return Err(hinted(
@@ -166,6 +171,7 @@ pub async fn command(
                     jitter: Duration::from_millis(*jitter_ms),
                     error_rate: *error_rate,
                     throttle_rate: *throttle_rate,
+                    rate_limit: rate_limit.filter(|r| *r > 0.0),
                     ..Faults::default()
                 },
             };

@@ -288,15 +288,7 @@ pub async fn open(
         false => None,
     };
     Ok(Opened {
-        session: Session {
-            project,
-            env,
-            store,
-            registry: registry(),
-            events,
-            options,
-            cancel,
-        },
+        session: Session::new(project, env, store, registry(), events, options, cancel),
         _emulator: emulator,
     })
 }

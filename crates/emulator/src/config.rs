@@ -48,6 +48,10 @@ pub struct Faults {
     pub error_rate: f64,
     /// Fraction (0..=1) of requests answered with 429 and the cloud's rate-limit headers.
     pub throttle_rate: f64,
+    /// Requests per second the emulated clouds accept, together, before answering 429 (a token
+    /// bucket holding one second's worth): throttling that grows with load, the way real API
+    /// quotas behave. `None` for no quota.
+    pub rate_limit: Option<f64>,
     /// Seed for the fault decisions, so that a test can replay one sequence of faults.
     /// `None` draws a fresh seed from the operating system.
     pub seed: Option<u64>,
@@ -61,5 +65,6 @@ impl Faults {
             && self.jitter.is_zero()
             && self.error_rate <= 0.0
             && self.throttle_rate <= 0.0
+            && self.rate_limit.is_none()
     }
 }

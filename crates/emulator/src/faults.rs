@@ -5,7 +5,7 @@
 //! reproducible sequence (for a given order of requests).
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -24,6 +24,8 @@ pub(crate) enum Fault {
 pub(crate) struct FaultInjector {
     faults: Faults,
     rng: Mutex<StdRng>,
+    /// Tokens left in the rate limit's bucket, and when it was last refilled.
+    bucket: Mutex<(f64, Instant)>,
 }
 
 impl FaultInjector {
@@ -32,9 +34,33 @@ impl FaultInjector {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
+        let burst = faults.rate_limit.unwrap_or(0.0).max(1.0);
         FaultInjector {
             faults,
             rng: Mutex::new(rng),
+            bucket: Mutex::new((burst, Instant::now())),
+        }
+    }
+
+    /// Takes one token from the rate limit's bucket; false when the quota is used up.
+    fn within_quota(&self) -> bool {
+        let Some(rate) = self.faults.rate_limit else {
+            return true;
+        };
+        let burst = rate.max(1.0);
+        let mut bucket = self
+            .bucket
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        let (tokens, last) = *bucket;
+        let tokens = (tokens + now.duration_since(last).as_secs_f64() * rate).min(burst);
+        if tokens >= 1.0 {
+            *bucket = (tokens - 1.0, now);
+            true
+        } else {
+            *bucket = (tokens, now);
+            false
         }
     }
 
@@ -54,7 +80,7 @@ impl FaultInjector {
             } else {
                 self.faults.jitter.mul_f64(rng.random::<f64>())
             };
-            let fault = if rng.random::<f64>() < self.faults.throttle_rate {
+            let fault = if !self.within_quota() || rng.random::<f64>() < self.faults.throttle_rate {
                 Some(Fault::Throttle)
             } else if rng.random::<f64>() < self.faults.error_rate {
                 Some(Fault::ServerError)
@@ -67,5 +93,35 @@ impl FaultInjector {
             tokio::time::sleep(delay).await;
         }
         fault
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn throttled(f: &FaultInjector, requests: usize) -> usize {
+        let mut n = 0;
+        for _ in 0..requests {
+            if f.delay_and_decide().await == Some(Fault::Throttle) {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_throttles_what_exceeds_the_quota_and_refills() {
+        let f = FaultInjector::new(Faults {
+            rate_limit: Some(10.0),
+            ..Faults::default()
+        });
+        // A burst of 30 at once: one second's worth (10) passes.
+        let burst = throttled(&f, 30).await;
+        assert!((19..=20).contains(&burst), "{burst} of 30 throttled");
+        // Half a second later, about five more are accepted.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let later = 10 - throttled(&f, 10).await;
+        assert!((4..=6).contains(&later), "{later} of 10 accepted");
     }
 }

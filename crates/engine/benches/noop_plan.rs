@@ -67,18 +67,18 @@ fn setup(dir: &Path, n: usize, rt: &tokio::runtime::Runtime) -> Session {
     let mut registry = Registry::new();
     registry.register(Arc::new(strata_provider_testing::TestingProvider::new()));
     std::env::set_var("STRATA_TESTING_DIR", dir.join("cloud"));
-    Session {
-        project: strata_config::load_project(dir).unwrap(),
-        env: "default".into(),
-        store: Arc::new(store),
+    Session::new(
+        strata_config::load_project(dir).unwrap(),
+        "default".into(),
+        Arc::new(store),
         registry,
-        events: Arc::new(NoEvents),
-        options: Options {
+        Arc::new(NoEvents),
+        Options {
             refresh: false,
             ..Options::default()
         },
-        cancel: CancellationToken::new(),
-    }
+        CancellationToken::new(),
+    )
 }
 
 fn noop_plan(c: &mut Criterion) {

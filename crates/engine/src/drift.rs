@@ -143,8 +143,16 @@ impl Session {
     pub async fn drift(&self, selected: &BTreeSet<String>, inputs: &DriftInputs) -> DriftReport {
         let mut findings = Vec::new();
         let mut errors = Vec::new();
-        for stack in selected {
-            match self.drift_stack(stack, inputs).await {
+        // Stacks are checked at once: drift only reads, and the run's call limits bound the
+        // reads of all stacks together.
+        let checked = futures::future::join_all(
+            selected
+                .iter()
+                .map(|stack| async move { (stack, self.drift_stack(stack, inputs).await) }),
+        )
+        .await;
+        for (stack, result) in checked {
+            match result {
                 Ok(f) => findings.extend(f),
                 Err(e) => errors.push(StackError {
                     stack: stack.clone(),
@@ -233,7 +241,6 @@ impl Session {
         keys.sort();
         keys.dedup();
         let providers = run.providers_from_state(&loaded.state, &keys).await;
-        let limiter = strata_graph::Limiter::new(self.options.parallelism.max(1));
         let reads = loaded
             .state
             .resources
@@ -241,7 +248,7 @@ impl Session {
             .filter(|r| r.address.mode == strata_core::Mode::Managed)
             .map(|r| {
                 let provider = providers.get(&r.provider).cloned();
-                let limiter = limiter.clone();
+                let limits = self.limits.clone();
                 async move {
                     let provider = match provider {
                         Some(Ok(p)) => p,
@@ -253,7 +260,7 @@ impl Session {
                             )
                         }
                     };
-                    let _permit = limiter.acquire().await;
+                    let _permit = limits.acquire(provider.name()).await;
                     let read = provider
                         .read(ReadRequest {
                             type_name: r.address.type_name.clone(),

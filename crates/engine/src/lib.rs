@@ -17,6 +17,7 @@
 pub mod drift;
 pub mod error;
 pub mod events;
+pub mod limits;
 pub mod recover;
 pub mod registry;
 pub mod run;

@@ -21,7 +21,10 @@ use tokio_util::sync::CancellationToken;
 /// How a run behaves; the CLI fills it from flags.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// At most this many provider calls at once.
     pub parallelism: usize,
+    /// Fewer calls at once to a provider whose cloud throttles (see [`crate::limits`]).
+    pub adaptive_parallelism: bool,
     /// Read every resource through its provider before planning.
     pub refresh: bool,
     pub targets: Vec<AddressPattern>,
@@ -34,6 +37,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             parallelism: 10,
+            adaptive_parallelism: true,
             refresh: true,
             targets: Vec::new(),
             excludes: Vec::new(),
@@ -51,6 +55,8 @@ pub struct Session {
     pub events: Arc<dyn Events>,
     pub options: Options,
     pub cancel: CancellationToken,
+    /// Bounds on provider calls, shared by every stack of the run.
+    pub limits: Arc<crate::limits::CallLimits>,
 }
 
 /// What `apply` or `destroy` did, per stack in the order they ran.
@@ -159,6 +165,30 @@ fn empty_state() -> StackState {
 }
 
 impl Session {
+    /// A session; provider calls are bounded as `options` says.
+    pub fn new(
+        project: Project,
+        env: String,
+        store: Arc<dyn StateStore>,
+        registry: Registry,
+        events: Arc<dyn Events>,
+        options: Options,
+        cancel: CancellationToken,
+    ) -> Session {
+        let limits =
+            crate::limits::CallLimits::new(options.parallelism, options.adaptive_parallelism);
+        Session {
+            project,
+            env,
+            store,
+            registry,
+            events,
+            options,
+            cancel,
+            limits,
+        }
+    }
+
     pub fn key(&self, stack: &str) -> StateKey {
         StateKey {
             env: self.env.clone(),
@@ -209,7 +239,7 @@ impl Session {
             events: self.events.clone(),
             variables,
             dependencies,
-            parallelism: self.options.parallelism,
+            limits: self.limits.clone(),
             refresh: self.options.refresh,
             targets: self.options.targets.clone(),
             excludes: self.options.excludes.clone(),

@@ -14,18 +14,24 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 use strata_core::provider::{ErrorKind, ProviderError, ProviderResult};
+use strata_core::retry::{jitter_unit, Pressure, RetryPolicy};
 use tokio::time::Instant;
 
 /// The field manager every apply uses: what Strata applied, Strata owns.
 pub const FIELD_MANAGER: &str = "strata";
 
-/// How often a transient failure is tried again (kube-rs already retries 429, 503 and 504
-/// honouring `Retry-After`; this covers other 5xx answers and dropped connections).
-/// Ten attempts with the backoff capped at five seconds ride out a minute-long wave of
-/// failures; fewer let a busy server fail an apply of a large folder.
-const ATTEMPTS: u32 = 10;
-const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Transient failures (429, 5xx, dropped connections) are tried again under the retry policy
+/// every provider shares: backoff from 200 ms doubling up to 5 s, with jitter, for at most two
+/// minutes per call — enough to ride out a minute-long wave of failures. kube-rs's own retry
+/// layer is turned off so that every throttled answer is seen here and reported to the
+/// engine's adaptive limiter.
+fn retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        initial_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(5),
+        deadline: Duration::from_secs(120),
+    }
+}
 
 /// Polling of rollouts starts fast (an emulated or small rollout is quick) and slows down to
 /// spare a busy API server.
@@ -120,22 +126,32 @@ fn not_found(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 404)
 }
 
-/// Runs `call` until it succeeds, fails for good, or runs out of attempts.
+/// Runs `call` until it succeeds, fails for good, or runs out of time.
 async fn retrying<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
 {
-    let mut delay = FIRST_BACKOFF;
+    let policy = retry_policy();
+    let pressure = Pressure::of(crate::provider::NAME);
+    let started = Instant::now();
     let mut attempt = 1;
     loop {
-        match call().await {
-            Err(e) if transient(&e) && attempt < ATTEMPTS => {
+        let result = call().await;
+        match &result {
+            Ok(_) => pressure.succeeded(),
+            Err(kube::Error::Api(s)) if s.code == 429 => pressure.throttled(),
+            Err(_) => {}
+        }
+        match result {
+            Err(e) if transient(&e) => {
+                let Some(delay) =
+                    policy.next_delay(attempt, None, started.elapsed(), jitter_unit())
+                else {
+                    return Err(e);
+                };
                 tracing::debug!(attempt, error = %e, "retrying a Kubernetes API call");
-                // Full jitter: calls that failed together do not all come back together.
-                let jittered = delay.mul_f64(0.5 + rand_fraction() / 2.0);
-                tokio::time::sleep(jittered).await;
-                delay = (delay * 2).min(MAX_BACKOFF);
+                tokio::time::sleep(delay).await;
                 attempt += 1;
             }
             other => return other,
@@ -215,6 +231,7 @@ impl ClusterApi {
                 "the Kubernetes API at {url} is plain http: only loopback addresses may be reached without TLS"
             )));
         }
+        config.default_retry = false;
         let client = Client::try_from(config)
             .map_err(|e| config_error(format!("cannot build a Kubernetes client: {e}")))?;
         Ok(ClusterApi {
@@ -443,14 +460,4 @@ mod tests {
             assert!(!is_loopback(h), "{h}");
         }
     }
-}
-
-/// A number in `0..1` from the clock's sub-second nanoseconds: enough to spread retries without
-/// a random-number dependency.
-fn rand_fraction() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    f64::from(nanos % 1000) / 1000.0
 }

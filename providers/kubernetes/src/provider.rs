@@ -586,10 +586,13 @@ impl KubernetesProvider {
     }
 }
 
+/// The provider's name in configurations, and in the throttling signal it reports.
+pub(crate) const NAME: &str = "kubernetes";
+
 #[async_trait]
 impl Provider for KubernetesProvider {
     fn name(&self) -> &str {
-        "kubernetes"
+        NAME
     }
 
     fn schema(&self) -> ProviderSchema {

@@ -547,7 +547,7 @@ impl StackRun<'_> {
         let start = Instant::now();
         let ctx = self.progress_context(&address, start);
         let ctx_events = &self.events;
-        let _permit = walk.limiter.acquire().await;
+        let _permit = walk.call_permit(provider.as_ref()).await;
         if self.cancel.is_cancelled() {
             outcome
                 .lock()
@@ -793,7 +793,7 @@ impl StackRun<'_> {
         let events = &self.events;
         let address = r.address.clone();
         let ctx = self.progress_context(&address, start);
-        let _permit = walk.limiter.acquire().await;
+        let _permit = walk.call_permit(provider.as_ref()).await;
         if self.cancel.is_cancelled() {
             outcome
                 .lock()

@@ -66,7 +66,8 @@ pub struct StackRun<'a> {
     pub variables: BTreeMap<String, Value>,
     /// Dependency name → that stack's outputs (a map), or Unknown.
     pub dependencies: BTreeMap<String, Value>,
-    pub parallelism: usize,
+    /// Bounds on provider calls (`--parallelism`, adaptive per provider).
+    pub limits: Arc<crate::limits::CallLimits>,
     pub refresh: bool,
     pub targets: Vec<AddressPattern>,
     pub excludes: Vec<AddressPattern>,
@@ -705,7 +706,7 @@ pub fn check_cycles(project: &Project, stack: &Stack, registry: &Registry) -> Ve
         events: Arc::new(crate::events::NoEvents),
         variables: BTreeMap::new(),
         dependencies: BTreeMap::new(),
-        parallelism: 1,
+        limits: crate::limits::CallLimits::new(1, false),
         refresh: false,
         targets: Vec::new(),
         excludes: Vec::new(),

@@ -135,7 +135,7 @@ impl StackRun<'_> {
         else {
             return Ok(Some(r.clone()));
         };
-        let _permit = walk.limiter.acquire().await;
+        let _permit = walk.call_permit(provider.as_ref()).await;
         let read = provider
             .read(ReadRequest {
                 type_name: r.address.type_name.clone(),
@@ -399,7 +399,7 @@ impl StackRun<'_> {
             let value = match &provider {
                 Some(p) if normalized.is_wholly_known() => {
                     let (plain, _) = normalized.unmark();
-                    let _permit = walk.limiter.acquire().await;
+                    let _permit = walk.call_permit(p.as_ref()).await;
                     let v = p
                         .read_data(DataRequest {
                             type_name: block.type_name.clone(),
@@ -445,7 +445,7 @@ impl StackRun<'_> {
         );
         let (planned, extra) = match (&provider, prior) {
             (Some(p), _) => {
-                let _permit = walk.limiter.acquire().await;
+                let _permit = walk.call_permit(p.as_ref()).await;
                 let resp = p
                     .plan(PlanRequest {
                         type_name: block.type_name.clone(),

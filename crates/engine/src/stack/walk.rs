@@ -22,8 +22,6 @@ pub(super) struct Walk<'a> {
     pub(super) run: &'a StackRun<'a>,
     pub(super) values: Mutex<StackValues>,
     pub(super) providers: Mutex<Providers>,
-    /// Bounds provider calls (`--parallelism`).
-    pub(super) limiter: Limiter,
     /// Bounds node visits. Visits only evaluate expressions and wait for provider calls, so this
     /// bound is loose; it must never be the call bound, or visits holding a slot while they wait
     /// for a call slot could take every slot and wait forever.
@@ -44,9 +42,13 @@ impl<'a> Walk<'a> {
             run,
             values: Mutex::new(values),
             providers: Mutex::new(Providers::default()),
-            limiter: Limiter::new(run.parallelism.max(1)),
             visits: Limiter::new(VISITS_AT_ONCE),
         }
+    }
+
+    /// Waits until `provider` may make one more call (see [`crate::limits`]).
+    pub(super) async fn call_permit(&self, provider: &dyn Provider) -> crate::limits::CallPermit {
+        self.run.limits.acquire(provider.name()).await
     }
 
     pub(super) fn eval_local(&self, name: &str) -> Result<(), Vec<Diagnostic>> {
