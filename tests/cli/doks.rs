@@ -275,6 +275,9 @@ fn drift_reports_each_out_of_band_change_exactly_and_only_reads() {
         clean.code, 0,
         "right after apply there is no drift: {clean:?}"
     );
+    // Nor anything unmanaged: the region's default VPC belongs to DigitalOcean.
+    let clean = emulated(&p, &["--env", "stage", "drift", "--all", "--unmanaged"]);
+    assert_eq!(clean.code, 0, "{clean:?}");
 
     p.ok(&[
         "emulator",
@@ -386,4 +389,38 @@ fn drift_reports_each_out_of_band_change_exactly_and_only_reads() {
         .filter(|f| f["kind"] == "pending")
         .collect();
     assert!(!pending.is_empty(), "{report:#}");
+
+    // A VPC no state knows any more is unmanaged (and, still in the configuration, pending).
+    p.ok(&[
+        "--env",
+        "stage",
+        "state",
+        "rm",
+        "base/digitalocean_vpc.main",
+    ]);
+    let r = emulated(
+        &p,
+        &[
+            "--env",
+            "stage",
+            "drift",
+            "--all",
+            "--unmanaged",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let unmanaged: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "unmanaged")
+        .collect();
+    assert_eq!(unmanaged.len(), 1, "{report:#}");
+    assert_eq!(unmanaged[0]["cloud_value"]["type"], "digitalocean_vpc");
+    assert_eq!(unmanaged[0]["cloud_value"]["name"], "ecommerce-stage");
+    let text = emulated(&p, &["--env", "stage", "drift", "--all", "--unmanaged"]);
+    assert!(text.stdout.contains("1 unmanaged"), "{text:?}");
 }

@@ -187,6 +187,10 @@ pub struct DriftArgs {
     /// Check only shard I of N (1-based): every stack falls in exactly one shard.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Also list cloud objects, of the types the stacks manage, that no state of the
+    /// environment knows.
+    #[arg(long)]
+    pub unmanaged: bool,
     /// Concurrent reads from the cloud.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,

@@ -138,6 +138,7 @@ fn options(sel: &Selection) -> anyhow::Result<Options> {
     Ok(Options {
         parallelism: sel.parallelism.max(1),
         adaptive_parallelism: !sel.fixed_parallelism,
+        unmanaged: false,
         refresh: sel.refresh,
         targets: patterns(&sel.target)?,
         excludes: patterns(&sel.exclude)?,
@@ -450,6 +451,7 @@ async fn drift(cli: &Cli, args: &DriftArgs) -> anyhow::Result<u8> {
     let options = Options {
         parallelism: args.parallelism.max(1),
         adaptive_parallelism: !args.fixed_parallelism,
+        unmanaged: args.unmanaged,
         env_vars: session::env_vars(),
         ..Options::default()
     };

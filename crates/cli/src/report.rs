@@ -10,14 +10,19 @@ fn kind_word(k: FindingKind) -> &'static str {
         FindingKind::Deleted => "deleted",
         FindingKind::Pending => "pending",
         FindingKind::StaleDependent => "stale dependent",
+        FindingKind::Unmanaged => "unmanaged",
     }
 }
 
 /// `Drift: 1 changed, 0 deleted, 2 pending, 0 stale dependents in 3 stacks.`
 pub fn summary(r: &DriftReport) -> String {
     let count = |k: FindingKind| r.findings.iter().filter(|f| f.kind == k).count();
+    let unmanaged = match count(FindingKind::Unmanaged) {
+        0 => String::new(),
+        n => format!(", {n} unmanaged"),
+    };
     let mut s = format!(
-        "Drift: {} changed, {} deleted, {} pending, {} stale dependents in {} stack{}.",
+        "Drift: {} changed, {} deleted, {} pending, {} stale dependents{unmanaged} in {} stack{}.",
         count(FindingKind::Changed),
         count(FindingKind::Deleted),
         count(FindingKind::Pending),
@@ -218,6 +223,11 @@ pub fn sarif(r: &DriftReport, project: &Project) -> String {
             "stale-dependent",
             "The stack consumed outputs of a stack that changed after it was applied.",
         ),
+        (
+            FindingKind::Unmanaged,
+            "unmanaged",
+            "An object in the cloud that no state manages.",
+        ),
     ]
     .iter()
     .map(|(_, id, text)| serde_json::json!({ "id": id, "shortDescription": { "text": text } }))
@@ -227,6 +237,7 @@ pub fn sarif(r: &DriftReport, project: &Project) -> String {
         FindingKind::Deleted => "deleted",
         FindingKind::Pending => "pending",
         FindingKind::StaleDependent => "stale-dependent",
+        FindingKind::Unmanaged => "unmanaged",
     };
     let results: Vec<serde_json::Value> = r
         .findings

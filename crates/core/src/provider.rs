@@ -83,6 +83,21 @@ pub struct FindRequest {
     pub planned: Value,
 }
 
+/// Asks for every object of one resource type the provider's credentials can see.
+#[derive(Debug, Clone)]
+pub struct ListRequest {
+    pub type_name: String,
+}
+
+/// One object found by [`Provider::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// The cloud id, as [`ResourceObject::id`] would hold it.
+    pub id: String,
+    /// A name a person recognises it by.
+    pub name: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct DataRequest {
     pub type_name: String,
@@ -240,6 +255,15 @@ pub trait Provider: Send + Sync {
     async fn find(&self, req: FindRequest) -> ProviderResult<Option<ResourceObject>> {
         let _ = req;
         Err(ProviderError::unsupported("finding objects after a crash"))
+    }
+
+    /// Lists every object of a resource type (for `strata drift --unmanaged`), leaving out
+    /// objects the cloud itself owns (a region's default network). Read-only.
+    async fn list(&self, req: ListRequest) -> ProviderResult<Vec<ListedObject>> {
+        Err(ProviderError::unsupported(&format!(
+            "listing {} objects",
+            req.type_name
+        )))
     }
 
     /// Reads a data source.

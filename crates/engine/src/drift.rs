@@ -36,12 +36,17 @@ pub enum FindingKind {
     Pending,
     /// The stack consumed outputs of an upstream stack that changed after it was applied.
     StaleDependent,
+    /// An object in the cloud that no state of the environment manages (`--unmanaged`).
+    Unmanaged,
 }
 
 impl FindingKind {
     /// Pending changes and stale dependents are not drift of the cloud, but both need an apply.
     pub fn is_cloud_drift(self) -> bool {
-        matches!(self, FindingKind::Changed | FindingKind::Deleted)
+        matches!(
+            self,
+            FindingKind::Changed | FindingKind::Deleted | FindingKind::Unmanaged
+        )
     }
 }
 
@@ -110,6 +115,9 @@ pub fn shard(stacks: &BTreeSet<String>, index: usize, count: usize) -> BTreeSet<
 /// once so that the backend's lock can be released before anything is read from the cloud.
 pub struct DriftInputs {
     pub states: BTreeMap<String, Loaded>,
+    /// Every cloud id in the environment's states (with `--unmanaged`: of every stack of the
+    /// project, not only the selected ones), to tell unmanaged objects from managed ones.
+    pub known_ids: BTreeSet<String>,
     pub histories: BTreeMap<String, String>,
 }
 
@@ -125,6 +133,10 @@ impl Session {
                 needed.insert(dep.stack.clone());
             }
         }
+        if self.options.unmanaged {
+            // An object is managed if any stack manages it.
+            needed.extend(self.project.stacks.keys().cloned());
+        }
         let mut states = BTreeMap::new();
         let mut histories = BTreeMap::new();
         for s in needed {
@@ -136,7 +148,15 @@ impl Session {
                 states.insert(s, loaded);
             }
         }
-        Ok(DriftInputs { states, histories })
+        let known_ids = states
+            .values()
+            .flat_map(|l: &Loaded| l.state.resources.values().map(|r| r.id.clone()))
+            .collect();
+        Ok(DriftInputs {
+            states,
+            histories,
+            known_ids,
+        })
     }
 
     /// Runs the drift check over `selected` from inputs loaded by [`Session::drift_inputs`].
@@ -151,9 +171,13 @@ impl Session {
                 .map(|stack| async move { (stack, self.drift_stack(stack, inputs).await) }),
         )
         .await;
+        let mut listed = BTreeSet::new();
         for (stack, result) in checked {
             match result {
-                Ok(f) => findings.extend(f),
+                // Two stacks using one provider list the same objects: report each once.
+                Ok(f) => findings.extend(f.into_iter().filter(|f| {
+                    f.kind != FindingKind::Unmanaged || listed.insert(f.message.clone())
+                })),
                 Err(e) => errors.push(StackError {
                     stack: stack.clone(),
                     message: e.to_string(),
@@ -385,6 +409,68 @@ impl Session {
                 note: None,
                 message: format!("{} {what}", c.address),
             });
+        }
+
+        // Unmanaged: objects of the types this stack manages that no state knows.
+        if self.options.unmanaged {
+            // The types the stack manages now, and those its configuration declares (a block
+            // whose objects were all forgotten still says what to look for).
+            let mut kinds: BTreeSet<(String, String)> = BTreeSet::new();
+            for r in loaded.state.resources.values() {
+                if r.address.mode == strata_core::Mode::Managed {
+                    kinds.insert((r.provider.clone(), r.address.type_name.clone()));
+                }
+            }
+            for block in &self.project.stacks[stack].resources {
+                if block.mode == strata_core::Mode::Managed {
+                    kinds.insert((crate::stack::provider_key(block), block.type_name.clone()));
+                }
+            }
+            for (key, type_name) in kinds {
+                let Some(Ok(provider)) = providers.get(&key) else {
+                    continue;
+                };
+                let _permit = self.limits.acquire(provider.name()).await;
+                let listed = match provider
+                    .list(strata_core::provider::ListRequest {
+                        type_name: type_name.clone(),
+                    })
+                    .await
+                {
+                    Ok(listed) => listed,
+                    // A provider that cannot list a type has nothing to say about it.
+                    Err(e) if e.kind == strata_core::provider::ErrorKind::Unsupported => continue,
+                    Err(e) => {
+                        return Err(EngineError::Other(format!(
+                            "listing {type_name} objects: {}",
+                            e.message
+                        )))
+                    }
+                };
+                for o in listed {
+                    if inputs.known_ids.contains(&o.id) {
+                        continue;
+                    }
+                    findings.push(Finding {
+                        stack: stack.to_string(),
+                        kind: FindingKind::Unmanaged,
+                        address: None,
+                        attribute: None,
+                        state_value: None,
+                        cloud_value: Some(serde_json::json!({
+                            "type": type_name,
+                            "id": o.id,
+                            "name": o.name,
+                        })),
+                        config_value: None,
+                        note: None,
+                        message: format!(
+                            "{type_name} {:?} (id {}) exists in the cloud, but no state of this environment manages it",
+                            o.name, o.id
+                        ),
+                    });
+                }
+            }
         }
         Ok(findings)
     }

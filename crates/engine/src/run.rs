@@ -25,6 +25,8 @@ pub struct Options {
     pub parallelism: usize,
     /// Fewer calls at once to a provider whose cloud throttles (see [`crate::limits`]).
     pub adaptive_parallelism: bool,
+    /// `drift --unmanaged`: also list cloud objects no state manages.
+    pub unmanaged: bool,
     /// Read every resource through its provider before planning.
     pub refresh: bool,
     pub targets: Vec<AddressPattern>,
@@ -38,6 +40,7 @@ impl Default for Options {
         Options {
             parallelism: 10,
             adaptive_parallelism: true,
+            unmanaged: false,
             refresh: true,
             targets: Vec::new(),
             excludes: Vec::new(),

@@ -8,8 +8,9 @@ use crate::settings::Settings;
 use async_trait::async_trait;
 use std::sync::Arc;
 use strata_core::provider::{
-    CreateRequest, DeleteRequest, ErrorKind, FindRequest, OperationContext, Provider,
-    ProviderError, ProviderResult, ReadRequest, ResourceObject, UpdateRequest,
+    CreateRequest, DeleteRequest, ErrorKind, FindRequest, ListRequest, ListedObject,
+    OperationContext, Provider, ProviderError, ProviderResult, ReadRequest, ResourceObject,
+    UpdateRequest,
 };
 use strata_core::schema::ProviderSchema;
 use strata_core::Value;
@@ -136,6 +137,18 @@ impl Provider for DigitalOceanProvider {
             Kind::Cluster => cluster::delete(api, &req.id, ctx).await,
             Kind::NodePool => node_pool::delete(api, &req.id, &req.prior, ctx).await,
             Kind::Database => database::delete(api, &req.id, ctx).await,
+        }
+    }
+
+    async fn list(&self, req: ListRequest) -> ProviderResult<Vec<ListedObject>> {
+        let api = self.api()?;
+        match Kind::of(&req.type_name)? {
+            Kind::Vpc => vpc::list(api).await,
+            Kind::Cluster => cluster::list(api).await,
+            Kind::Database => database::list(api).await,
+            // Node pools live inside clusters: an unmanaged pool of a managed cluster is
+            // reported when the cluster's own read shows it.
+            Kind::NodePool => Err(ProviderError::unsupported("listing node pools")),
         }
     }
 

@@ -111,7 +111,7 @@ fn block_key(mode: Mode, type_name: &str, name: &str) -> String {
     }
 }
 
-fn provider_key(block: &ResourceBlock) -> String {
+pub(crate) fn provider_key(block: &ResourceBlock) -> String {
     match &block.provider {
         Some(p) => match &p.alias {
             Some(a) => format!("{}.{a}", p.name),

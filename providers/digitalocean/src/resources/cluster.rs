@@ -277,6 +277,20 @@ fn path(id: &str) -> String {
     format!("/v2/kubernetes/clusters/{id}")
 }
 
+/// Every cluster of the account.
+pub(crate) async fn list(api: &Api) -> ProviderResult<Vec<strata_core::provider::ListedObject>> {
+    let all: Vec<Cluster> = api
+        .list("/v2/kubernetes/clusters", "kubernetes_clusters")
+        .await?;
+    Ok(all
+        .into_iter()
+        .map(|c| strata_core::provider::ListedObject {
+            id: c.id,
+            name: c.name,
+        })
+        .collect())
+}
+
 async fn named(api: &Api, name: &str) -> ProviderResult<Vec<Cluster>> {
     let all: Vec<Cluster> = api
         .list("/v2/kubernetes/clusters", "kubernetes_clusters")

@@ -183,6 +183,21 @@ fn path(id: &str) -> String {
     format!("/v2/databases/{id}")
 }
 
+/// Every database cluster of the account.
+pub(crate) async fn list(api: &Api) -> ProviderResult<Vec<strata_core::provider::ListedObject>> {
+    let all: Vec<Database> = api
+        .get("/v2/databases")
+        .await?
+        .field_or_default("databases")?;
+    Ok(all
+        .into_iter()
+        .map(|d| strata_core::provider::ListedObject {
+            id: d.id,
+            name: d.name,
+        })
+        .collect())
+}
+
 async fn named(api: &Api, name: &str) -> ProviderResult<Vec<Database>> {
     // The database list is not paginated; an empty account answers `{"databases": null}`.
     let all: Vec<Database> = api

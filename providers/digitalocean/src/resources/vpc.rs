@@ -7,7 +7,7 @@ use crate::schema::VPC;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use strata_core::provider::{ProviderResult, ResourceObject};
+use strata_core::provider::{ListedObject, ProviderResult, ResourceObject};
 use strata_core::Value;
 
 /// A VPC as the API answers it (`resources/vpcs/models/vpc.yml`).
@@ -102,6 +102,19 @@ fn path(id: &str) -> String {
 async fn named(api: &Api, name: &str) -> ProviderResult<Vec<Vpc>> {
     let all: Vec<Vpc> = api.list("/v2/vpcs", "vpcs").await?;
     Ok(all.into_iter().filter(|v| v.name == name).collect())
+}
+
+/// Every VPC but the regions' default ones, which DigitalOcean makes and owns.
+pub(crate) async fn list(api: &Api) -> ProviderResult<Vec<ListedObject>> {
+    let all: Vec<Vpc> = api.list("/v2/vpcs", "vpcs").await?;
+    Ok(all
+        .into_iter()
+        .filter(|v| !v.default)
+        .map(|v| ListedObject {
+            id: v.id,
+            name: v.name,
+        })
+        .collect())
 }
 
 pub(crate) async fn create(api: &Api, planned: &Value) -> ProviderResult<ResourceObject> {
