@@ -110,3 +110,173 @@ fn sigkill_at_random_points_never_loses_or_duplicates_anything() {
         "seed {seed}: state and cloud differ"
     );
 }
+
+/// The cloud objects of the DOKS example as the emulator holds them, in the form state records
+/// their ids: DigitalOcean ids, and `apiVersion/kind/namespace/name` for Kubernetes objects.
+fn emulated_inventory(p: &Project) -> BTreeSet<String> {
+    let r = p.ok(&["emulator", "list", "--json"]);
+    let objects: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    objects
+        .iter()
+        .filter_map(|o| match o["cloud"].as_str() {
+            // Node pools are part of their cluster's state; default VPCs belong to the cloud.
+            Some("digitalocean") if o["kind"] != "node_pool" && o["fields"]["default"] != true => {
+                Some(text(&o["id"]))
+            }
+            Some("kubernetes") => {
+                let namespace = text(&o["fields"]["namespace"]);
+                let kind = text(&o["kind"]);
+                let builtin = kind == "Namespace"
+                    && ["default", "kube-system", "kube-public", "kube-node-lease"]
+                        .contains(&text(&o["name"]).as_str());
+                (!builtin).then(|| {
+                    format!(
+                        "{}/{kind}/{namespace}/{}",
+                        text(&o["fields"]["apiVersion"]),
+                        text(&o["name"])
+                    )
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// What state says the cloud holds: resource ids, with the objects of `kubernetes_manifests`
+/// folders in place of the folder's own id (read from `state pull`).
+fn state_inventory(p: &Project) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for stack in ["base", "database", "deploy"] {
+        let file = p.root.join(format!("{stack}.pulled.json"));
+        let r = p.run(&[
+            "--env",
+            "stage",
+            "state",
+            "pull",
+            stack,
+            file.to_str().unwrap(),
+        ]);
+        if r.code != 0 {
+            continue; // a destroyed stack has no state
+        }
+        let pulled: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        for r in pulled["resources"].as_object().unwrap().values() {
+            match r["attributes"]["objects"].as_array() {
+                Some(objects) => out.extend(
+                    objects
+                        .iter()
+                        .filter_map(|o| o.as_str().map(str::to_string)),
+                ),
+                None => {
+                    out.insert(r["id"].as_str().unwrap_or("").to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn sigkill_during_a_doks_apply_with_faults_leaves_nothing_orphaned() {
+    let mut p = Project::from_dir(&crate::support::example("doks-ecommerce"));
+    for (k, v) in [
+        ("STRATA_EMULATOR_PROVISION_MS", "300"),
+        ("STRATA_DIGITALOCEAN_POLL_MS", "100"),
+        ("STRATA_EMULATOR_LATENCY_MS", "20"),
+        ("STRATA_EMULATOR_ERROR_RATE", "0.1"),
+        ("STRATA_EMULATOR_THROTTLE_RATE", "0.1"),
+    ] {
+        p.env.insert(k.into(), v.into());
+    }
+    let seed: u64 = std::env::var("STRATA_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    let trials: usize = std::env::var("STRATA_DOKS_CRASH_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for trial in 0..trials {
+        // Kill after the k-th operation started, somewhere within the next 400 ms; a destroy
+        // now and then so that kills also land in deletes.
+        let verb = if trial % 3 == 2 { "destroy" } else { "apply" };
+        let mut child = p
+            .command(&[
+                "--emulate",
+                "--env",
+                "stage",
+                verb,
+                "--all",
+                "--auto-approve",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let k = rng.random_range(1..=25usize);
+        let delay = Duration::from_millis(rng.random_range(0..400));
+        let stdout = child.stdout.take().unwrap();
+        let started = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut n = 0;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.ends_with("Creating...") || line.ends_with("Destroying...") {
+                    n += 1;
+                    if n == k {
+                        return true;
+                    }
+                }
+            }
+            false
+        });
+        if started.join().unwrap() {
+            std::thread::sleep(delay);
+        }
+        let _ = child.kill(); // SIGKILL, emulator included: it runs in the process
+        let _ = child.wait();
+
+        // The next apply converges by itself, faults still on.
+        let r = p.run(&[
+            "--emulate",
+            "--env",
+            "stage",
+            "apply",
+            "--all",
+            "--auto-approve",
+        ]);
+        assert_eq!(
+            r.code, 0,
+            "seed {seed} trial {trial} (kill after {k}): {r:?}"
+        );
+        let again = p.run(&[
+            "--emulate",
+            "--env",
+            "stage",
+            "plan",
+            "--all",
+            "--detailed-exitcode",
+        ]);
+        assert_eq!(
+            again.code, 0,
+            "seed {seed} trial {trial}: not converged: {again:?}"
+        );
+        let cloud = emulated_inventory(&p);
+        let state = state_inventory(&p);
+        assert_eq!(
+            cloud.difference(&state).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "seed {seed} trial {trial}: orphans in the cloud"
+        );
+        assert_eq!(
+            state.difference(&cloud).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "seed {seed} trial {trial}: state names objects the cloud lacks"
+        );
+    }
+}

@@ -84,10 +84,21 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// What a saved cluster file holds: its id next to its state.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SavedCluster {
+/// What a saved cluster file holds: its id and the generation of its journal next to its state.
+#[derive(serde::Serialize)]
+struct SavedCluster<'a> {
     id: String,
+    journal: u64,
+    #[serde(flatten)]
+    cluster: &'a Cluster,
+}
+
+/// [`SavedCluster`] as read back.
+#[derive(serde::Deserialize)]
+struct LoadedCluster {
+    id: String,
+    #[serde(default)]
+    journal: u64,
     #[serde(flatten)]
     cluster: Cluster,
 }
@@ -146,7 +157,7 @@ impl KubeApis {
                     .insert(cluster_id.to_string(), Cluster::new(token));
             }
         }
-        self.save(cluster_id, state.clusters.get(cluster_id));
+        self.save(cluster_id, state.clusters.get_mut(cluster_id));
     }
 
     /// Stops serving a cluster's API and forgets its objects.
@@ -231,7 +242,7 @@ impl KubeApis {
             .find_kind(kind)
             .ok_or_else(|| format!("cluster {cluster_id:?} serves no kind {kind:?}"))?;
         op(cluster, &rt, &clock).map_err(|e| e.message)?;
-        self.save(cluster_id, state.clusters.get(cluster_id));
+        self.save(cluster_id, state.clusters.get_mut(cluster_id));
         Ok(())
     }
 
@@ -254,41 +265,121 @@ impl KubeApis {
         }
         let (out, changed) = op(cluster, &clock)?;
         if changed {
-            self.save(cluster_id, state.clusters.get(cluster_id));
+            self.save(cluster_id, state.clusters.get_mut(cluster_id));
         }
         Ok(out)
     }
 
     /// Writes (or, for `None`, removes) a cluster's file. The emulator keeps serving from
     /// memory if the disk fails; the failure is logged.
-    fn save(&self, cluster_id: &str, cluster: Option<&Cluster>) {
+    /// Saves what changed in a cluster (or, for `None`, removes its files).
+    ///
+    /// A cluster is a snapshot (`ID.json`) plus a journal of the changes made since
+    /// (`ID.N.journal`, one JSON line per object written or removed), so that a change costs
+    /// its own size, not the whole cluster's. Once the journal holds as many changes as the
+    /// cluster has objects (and at least [`COMPACT_AFTER`]), the snapshot is rewritten and the
+    /// next journal started; the snapshot names its journal, so a crash between the two steps
+    /// never replays an old journal over a newer snapshot.
+    fn save(&self, cluster_id: &str, cluster: Option<&mut Cluster>) {
         let Some(dir) = &self.inner.data_dir else {
+            if let Some(c) = cluster {
+                c.take_changes();
+            }
             return;
         };
         let dir = dir.join("kubernetes");
-        let path = dir.join(file_name(cluster_id));
+        let snapshot = dir.join(file_name(cluster_id));
         let result = match cluster {
             Some(c) => {
-                let saved = SavedCluster {
-                    id: cluster_id.to_string(),
-                    cluster: c.clone(),
-                };
-                serde_json::to_vec(&saved)
-                    .map_err(std::io::Error::other)
-                    .and_then(|bytes| {
-                        std::fs::create_dir_all(&dir)?;
-                        write_atomically(&path, &bytes)
+                let changes = c.take_changes();
+                let (generation, journaled) = c.journal;
+                // Generation 0: no snapshot was ever written.
+                let compact = generation == 0
+                    || changes.is_empty()
+                    || journaled + changes.len() > COMPACT_AFTER.max(c.len());
+                if compact {
+                    let next = generation + 1;
+                    let saved = SavedCluster {
+                        id: cluster_id.to_string(),
+                        journal: next,
+                        cluster: c,
+                    };
+                    serde_json::to_vec(&saved)
+                        .map_err(std::io::Error::other)
+                        .and_then(|bytes| {
+                            std::fs::create_dir_all(&dir)?;
+                            write_atomically(&snapshot, &bytes)?;
+                            let _ = std::fs::remove_file(journal_path(&snapshot, generation));
+                            c.journal = (next, 0);
+                            Ok(())
+                        })
+                } else {
+                    let mut lines = Vec::new();
+                    for change in &changes {
+                        // A change is plain JSON values: serialising it cannot fail.
+                        if serde_json::to_writer(&mut lines, change).is_ok() {
+                            lines.push(b'\n');
+                        }
+                    }
+                    append(&journal_path(&snapshot, generation), &lines).map(|()| {
+                        c.journal = (generation, journaled + changes.len());
                     })
+                }
             }
-            None => match std::fs::remove_file(&path) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                other => other,
-            },
+            None => {
+                for file in related_files(&snapshot) {
+                    let _ = std::fs::remove_file(file);
+                }
+                match std::fs::remove_file(&snapshot) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    other => other,
+                }
+            }
         };
         if let Err(e) = result {
-            tracing::warn!(path = %path.display(), error = %e, "cannot save an emulated Kubernetes cluster");
+            tracing::warn!(path = %snapshot.display(), error = %e, "cannot save an emulated Kubernetes cluster");
         }
     }
+}
+
+/// Changes a journal may gather before the snapshot is rewritten (at least; more in a cluster
+/// with more objects than this).
+const COMPACT_AFTER: usize = 1000;
+
+/// `ID.N.journal` beside `ID.json`.
+fn journal_path(snapshot: &Path, generation: u64) -> PathBuf {
+    snapshot.with_extension(format!("{generation}.journal"))
+}
+
+/// The journal files of a cluster, whatever their generation.
+fn related_files(snapshot: &Path) -> Vec<PathBuf> {
+    let Some(stem) = snapshot.file_stem().and_then(|s| s.to_str()) else {
+        return Vec::new();
+    };
+    let prefix = format!("{stem}.");
+    let Some(dir) = snapshot.parent() else {
+        return Vec::new();
+    };
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".journal"))
+        })
+        .collect()
+}
+
+fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    f.write_all(bytes)
 }
 
 fn load_all(dir: &Path) -> Vec<(String, Cluster)> {
@@ -303,9 +394,27 @@ fn load_all(dir: &Path) -> Vec<(String, Cluster)> {
         }
         let parsed = std::fs::read(&path)
             .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<SavedCluster>(&b).map_err(|e| e.to_string()));
+            .and_then(|b| serde_json::from_slice::<LoadedCluster>(&b).map_err(|e| e.to_string()));
         match parsed {
-            Ok(saved) => out.push((saved.id, saved.cluster)),
+            Ok(saved) => {
+                let mut cluster = saved.cluster;
+                let journal = journal_path(&path, saved.journal);
+                let mut replayed = 0;
+                if let Ok(text) = std::fs::read_to_string(&journal) {
+                    // A line cut off by a crash is the end of the journal.
+                    for line in text.lines() {
+                        match serde_json::from_str::<store::Change>(line) {
+                            Ok(change) => {
+                                cluster.replay(change);
+                                replayed += 1;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+                cluster.journal = (saved.journal, replayed);
+                out.push((saved.id, cluster));
+            }
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "skipping an unreadable emulated Kubernetes cluster")
             }

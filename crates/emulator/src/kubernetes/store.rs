@@ -90,6 +90,21 @@ pub(crate) struct Cluster {
     resource_version: u64,
     #[serde(with = "stored_list")]
     objects: BTreeMap<Key, Stored>,
+    /// Objects written or removed since the cluster was last saved, so that saving costs the
+    /// change rather than the whole cluster.
+    #[serde(skip)]
+    changes: Vec<Change>,
+    /// Which journal file follows the saved snapshot, and how many changes it holds.
+    #[serde(skip)]
+    pub journal: (u64, usize),
+}
+
+/// One change to a cluster's objects, as its journal records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Change {
+    Put(Stored),
+    Remove(Key),
 }
 
 /// Objects are saved as a list (JSON maps need string keys).
@@ -160,11 +175,42 @@ fn spec_of(v: &Value) -> Value {
 }
 
 impl Cluster {
+    /// The changes since the last call, oldest first.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// Replays a change read back from the journal.
+    pub fn replay(&mut self, change: Change) {
+        match change {
+            Change::Put(stored) => {
+                if let Some(rv) = stored.object["metadata"]["resourceVersion"]
+                    .as_str()
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    self.resource_version = self.resource_version.max(rv);
+                }
+                self.objects.insert(stored.key.clone(), stored);
+            }
+            Change::Remove(key) => {
+                self.objects.remove(&key);
+                self.resource_version += 1;
+            }
+        }
+    }
+
+    /// How many objects the cluster holds.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
     pub fn new(token: &str) -> Cluster {
         let mut cluster = Cluster {
             token: token.to_string(),
             resource_version: 0,
             objects: BTreeMap::new(),
+            changes: Vec::new(),
+            journal: (0, 0),
         };
         let clock = Clock {
             now_ms: super::now_ms(),
@@ -525,6 +571,7 @@ impl Cluster {
         };
         let shown = Cluster::present(rt, &stored, clock);
         if !opts.dry_run {
+            self.changes.push(Change::Put(stored.clone()));
             self.objects.insert(key, stored);
         }
         Ok(shown)
@@ -782,15 +829,23 @@ impl Cluster {
         if dry_run {
             return Ok(shown);
         }
-        self.objects.remove(&key);
+        let mut removed = vec![key];
         if rt.group.is_empty() && rt.plural == "namespaces" {
-            self.objects.retain(|k, _| k.namespace != name);
+            removed.extend(self.objects.keys().filter(|k| k.namespace == name).cloned());
         }
         if rt.kind == "CustomResourceDefinition" {
             for gone in catalog::from_crd(&stored.object) {
-                self.objects
-                    .retain(|k, _| !(k.group == gone.group && k.plural == gone.plural));
+                removed.extend(
+                    self.objects
+                        .keys()
+                        .filter(|k| k.group == gone.group && k.plural == gone.plural)
+                        .cloned(),
+                );
             }
+        }
+        for key in removed {
+            self.objects.remove(&key);
+            self.changes.push(Change::Remove(key));
         }
         self.resource_version += 1;
         Ok(shown)
