@@ -34,6 +34,10 @@ pub enum StateError {
         supported: u32,
     },
 
+    /// The database holds less than was written to it (damaged while no process had it open).
+    #[error("the local state of {key} is damaged: {detail}")]
+    Lost { key: String, detail: String },
+
     /// A sealed record without a passphrase, or one the passphrase does not open.
     #[error("cannot read the {what} of {key}: {reason}")]
     Encrypted {
@@ -147,6 +151,11 @@ impl StateError {
             }
             StateError::Corrupt { .. } => Some(
                 "`strata state history` lists earlier versions of this state, which can be restored"
+                    .into(),
+            ),
+            StateError::Lost { .. } => Some(
+                "nothing was changed; restore .strata/state.db from a backup, or `strata state push` \
+                 a copy made with `strata state pull`, before running plan or apply"
                     .into(),
             ),
             StateError::Encrypted { .. } => Some(

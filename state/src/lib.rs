@@ -17,6 +17,7 @@
 pub mod codec;
 pub mod conformance;
 pub mod error;
+mod ledger;
 pub mod local;
 pub mod lock;
 pub mod model;

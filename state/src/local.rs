@@ -14,6 +14,7 @@
 
 use crate::codec::{Codec, CodecError};
 use crate::error::StateError;
+use crate::ledger::{self, Ledger};
 use crate::lock::{LockInfo, ProjectLock};
 use crate::model::{
     now_rfc3339, HistoryEntry, JournalEntry, Loaded, StackState, StateKey, FORMAT_VERSION,
@@ -51,6 +52,8 @@ pub struct LocalStore {
     known: Mutex<HashSet<StateKey>>,
     bytes_written: AtomicU64,
     codec: Codec,
+    /// The second witness of what was written (see [`crate::ledger`]).
+    ledger: Ledger,
     /// Declared last: fields drop in order, so the database is closed before the lock goes.
     _lock: ProjectLock,
 }
@@ -74,6 +77,7 @@ impl LocalStore {
             source,
         })?;
         let lock = ProjectLock::acquire(&dir.join("state.lock"), &holder)?;
+        let ledger = Ledger::open(&dir)?;
         let db_path = dir.join("state.db");
         let db = sled::Config::new()
             .path(&db_path)
@@ -92,6 +96,7 @@ impl LocalStore {
             known: Mutex::new(HashSet::new()),
             bytes_written: AtomicU64::new(0),
             codec: Codec::plain(),
+            ledger,
             _lock: lock,
         })
     }
@@ -261,7 +266,13 @@ impl LocalStore {
         self.count(2 * snapshot.len() + version.len());
         self.flush().await?;
         self.set_known(key, true);
-        Ok(())
+        self.ledger.record(
+            key,
+            Some(ledger::Entry {
+                lineage: state.lineage.clone(),
+                serial: state.serial,
+            }),
+        )
     }
 }
 
@@ -365,7 +376,11 @@ impl StateStore for LocalStore {
         check_key(key)?;
         let snapshot = self.read_snapshot(key)?;
         let journal = self.read_journal(key)?;
+        let remembered = self.ledger.get(key);
         let Some((_, state)) = snapshot else {
+            if remembered.is_some() {
+                return Err(self.ledger.lost(key, &self.db_path, None));
+            }
             if journal.is_empty() {
                 return Ok(None);
             }
@@ -378,6 +393,15 @@ impl StateStore for LocalStore {
                 ),
             });
         };
+        if let Some(r) = remembered {
+            if r.lineage != state.lineage || r.serial > state.serial {
+                return Err(self.ledger.lost(
+                    key,
+                    &self.db_path,
+                    Some((&state.lineage, state.serial)),
+                ));
+            }
+        }
         self.set_known(key, true);
         Ok(Some(Loaded::replay(state, journal.iter().map(|(_, e)| e))))
     }
@@ -403,6 +427,7 @@ impl StateStore for LocalStore {
             // entry, so a journal never exists without the snapshot it applies to.
             let mut initial = StackState::new();
             initial.lineage = new_lineage();
+            let initial_lineage = initial.lineage.clone();
             let initial = self
                 .codec
                 .encode_snapshot(&initial)
@@ -421,6 +446,16 @@ impl StateStore for LocalStore {
                 })
                 .map_err(|e| tx_failed(format!("appending to the journal of {key}"), e))?;
             self.count(bytes.len() + if created { initial.len() } else { 0 });
+            if created {
+                self.flush().await?;
+                self.ledger.record(
+                    key,
+                    Some(ledger::Entry {
+                        lineage: initial_lineage,
+                        serial: 0,
+                    }),
+                )?;
+            }
         }
         self.flush().await?;
         self.set_known(key, true);
@@ -477,6 +512,15 @@ impl StateStore for LocalStore {
                 key: String::from_utf8_lossy(&k).replace('\0', "/"),
                 detail: format!("malformed state key in {}", self.db_path.display()),
             })?);
+        }
+        // A state the database lost is still listed, so that loading it reports the loss.
+        for name in self.ledger.names() {
+            if let Some((env, stack)) = name.split_once('/') {
+                let key = StateKey::new(env, stack);
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
         }
         keys.sort();
         Ok(keys)
@@ -553,6 +597,7 @@ impl StateStore for LocalStore {
             })
             .map_err(|e| tx_failed(format!("deleting the state of {key}"), e))?;
         self.set_known(key, false);
-        self.flush().await
+        self.flush().await?;
+        self.ledger.record(key, None)
     }
 }
