@@ -90,7 +90,14 @@ async fn a_request_answered_with_a_server_error_changes_nothing() {
         .json()
         .await
         .unwrap();
-    assert_eq!(objects, json!([]), "nothing was created");
+    // The emulated on-prem hosts are there from the start, like machines in a rack.
+    let created: Vec<&Value> = objects
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["cloud"] != "onprem")
+        .collect();
+    assert!(created.is_empty(), "nothing was created: {created:?}");
     emulator.shutdown().await;
 
     let healthy = start(faulty(dir.path(), Faults::default())).await;
