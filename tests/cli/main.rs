@@ -5,6 +5,7 @@ mod support;
 
 mod aws;
 mod azure;
+mod bad_input;
 mod commands;
 mod config_cases;
 mod crash;

@@ -5,7 +5,7 @@ use crate::session::hinted;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use strata_emulator::{Emulator, EmulatorConfig, Faults};
+use strata_emulator::{BadAnswer, BadAnswers, Emulator, EmulatorConfig, Faults};
 
 /// Where a project keeps its emulated cloud.
 pub fn project_data_dir(root: &Path) -> PathBuf {
@@ -53,6 +53,40 @@ fn faults_from_env() -> anyhow::Result<Faults> {
     })
 }
 
+/// Bad answers from the environment, for drills of what a client does with them:
+/// `STRATA_EMULATOR_BAD_ANSWER` (`garbage`, `html502`, `huge`, `reset` or `hang`),
+/// `STRATA_EMULATOR_BAD_ANSWER_RATE` (fraction of matching requests, default 1) and
+/// `STRATA_EMULATOR_BAD_ANSWER_PATH` (only requests whose `METHOD /path` contains this text).
+fn bad_answers_from_env() -> anyhow::Result<BadAnswers> {
+    let kind = match std::env::var("STRATA_EMULATOR_BAD_ANSWER") {
+        Ok(v) if !v.trim().is_empty() => Some(v.parse::<BadAnswer>().map_err(|e| {
+            hinted(
+                format!("STRATA_EMULATOR_BAD_ANSWER: {e}"),
+                "for cut-off JSON answers: STRATA_EMULATOR_BAD_ANSWER=garbage",
+            )
+        })?),
+        _ => None,
+    };
+    let rate = match std::env::var("STRATA_EMULATOR_BAD_ANSWER_RATE") {
+        Ok(_) => env_f64("STRATA_EMULATOR_BAD_ANSWER_RATE")?,
+        Err(_) => 1.0,
+    };
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(hinted(
+            format!("STRATA_EMULATOR_BAD_ANSWER_RATE={rate} is not a fraction between 0 and 1"),
+            "for one request in five: STRATA_EMULATOR_BAD_ANSWER_RATE=0.2",
+        ));
+    }
+    Ok(BadAnswers {
+        kind,
+        rate,
+        path_contains: std::env::var("STRATA_EMULATOR_BAD_ANSWER_PATH")
+            .ok()
+            .filter(|p| !p.is_empty()),
+        ..BadAnswers::default()
+    })
+}
+
 /// Starts the emulator for a project and points every provider at it with fake credentials.
 ///
 /// The port is kept in `.strata/emulator/port` and reused, so that endpoints recorded in state
@@ -72,6 +106,7 @@ pub async fn start_for_project(root: &Path) -> anyhow::Result<Emulator> {
             request_log: Some(dir.join("requests.jsonl")),
             provision_time: env_ms("STRATA_EMULATOR_PROVISION_MS", 2000)?,
             faults: faults_from_env()?,
+            bad_answers: bad_answers_from_env()?,
         })
     };
     let emulator = match remembered {
@@ -174,6 +209,7 @@ pub async fn command(
                     rate_limit: rate_limit.filter(|r| *r > 0.0),
                     ..Faults::default()
                 },
+                bad_answers: bad_answers_from_env()?,
             };
             let emulator = Emulator::start(*addr, config).await?;
             outln!("Emulator serving on {}", emulator.base_url());

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::bad_answers::BadAnswers;
+
 /// Configuration of one [`crate::Emulator`].
 ///
 /// Build it with struct update syntax over [`EmulatorConfig::default`], so that fields added
@@ -20,6 +22,9 @@ pub struct EmulatorConfig {
     pub provision_time: Duration,
     /// Faults injected into cloud API requests (never into the admin API).
     pub faults: Faults,
+    /// Bad answers (garbage, HTML error pages, huge bodies, resets, hangs) given to cloud API
+    /// requests (never to the admin API).
+    pub bad_answers: BadAnswers,
 }
 
 impl Default for EmulatorConfig {
@@ -29,6 +34,7 @@ impl Default for EmulatorConfig {
             request_log: None,
             provision_time: Duration::from_secs(2),
             faults: Faults::default(),
+            bad_answers: BadAnswers::default(),
         }
     }
 }

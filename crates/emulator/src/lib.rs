@@ -27,6 +27,7 @@
 pub mod admin;
 mod aws;
 mod azure;
+mod bad_answers;
 mod clock;
 mod clouds;
 mod config;
@@ -41,6 +42,7 @@ mod server;
 mod services;
 mod store;
 
+pub use bad_answers::{BadAnswer, BadAnswers, HUGE_BODY_BYTES};
 pub use config::{EmulatorConfig, Faults};
 pub use error::EmulatorError;
 pub use server::Emulator;

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::bad_answers::{self, BadAnswerInjector};
 use crate::faults::{Fault, FaultInjector};
 use crate::kubernetes::KubeApis;
 use crate::onprem::SshHosts;
@@ -80,6 +81,11 @@ impl Emulator {
                 kube.router()
                     .layer(from_fn_with_state(faults, kubernetes_fault)),
             )
+            // Only the routes added so far, the cloud APIs, get bad answers; the admin API never.
+            .layer(from_fn_with_state(
+                Arc::new(BadAnswerInjector::new(config.bad_answers.clone())),
+                bad_answers::layer,
+            ))
             .nest("/_emulator", admin::http::router(services));
         if let Some(path) = &config.request_log {
             let log = Arc::new(RequestLog::open(path)?);

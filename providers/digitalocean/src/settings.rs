@@ -7,6 +7,10 @@
 //! }
 //! ```
 //!
+//! Timings for tests and slow networks come from the environment only:
+//! `STRATA_DIGITALOCEAN_POLL_MS` (status polls), `DIGITALOCEAN_HTTP_TIMEOUT_MS` (one request,
+//! default 60 s) and `DIGITALOCEAN_RETRY_DEADLINE_MS` (one call with its retries, default 180 s).
+//!
 //! The token is wrapped in [`Token`], whose `Debug` output is redacted, so that no log line,
 //! error or panic message can carry it by accident.
 
@@ -25,10 +29,21 @@ pub const ACCESS_TOKEN_ENV: &str = "DIGITALOCEAN_ACCESS_TOKEN";
 pub const API_URL_ENV: &str = "DIGITALOCEAN_API_URL";
 /// Milliseconds between two status polls of a long-running operation.
 pub const POLL_ENV: &str = "STRATA_DIGITALOCEAN_POLL_MS";
+/// Milliseconds one HTTP request may take, from connecting to the last byte of the answer,
+/// before it is abandoned as timed out (and retried like any transient failure).
+pub const HTTP_TIMEOUT_ENV: &str = "DIGITALOCEAN_HTTP_TIMEOUT_MS";
+/// Milliseconds one API call may spend in total, its retries included.
+pub const RETRY_DEADLINE_ENV: &str = "DIGITALOCEAN_RETRY_DEADLINE_MS";
 /// The public API.
 pub const DEFAULT_ENDPOINT: &str = "https://api.digitalocean.com";
 
 const DEFAULT_POLL: Duration = Duration::from_millis(2000);
+/// Generous for the API's slowest answers (long lists), short enough that a hung connection is
+/// given up and retried well within the retry deadline.
+const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most of an answer body that is ever read: the API's largest pages are a few hundred
+/// kilobytes, so anything this big is not an API answer and reading it on would only eat memory.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 /// Real clusters take up to ten minutes to provision and upgrades longer; half an hour leaves
 /// room without letting a stuck operation hold an apply forever.
 const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -63,6 +78,10 @@ pub struct Settings {
     pub poll_interval: Duration,
     /// How long to wait for a cluster or database to become ready before giving up.
     pub operation_timeout: Duration,
+    /// How long one HTTP request may take before it is abandoned as timed out.
+    pub http_timeout: Duration,
+    /// The largest answer body read; a larger one is refused.
+    pub max_answer_bytes: usize,
     pub retry: RetryPolicy,
 }
 
@@ -74,6 +93,8 @@ impl Settings {
             endpoint: checked_endpoint(endpoint)?,
             poll_interval: DEFAULT_POLL,
             operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+            http_timeout: DEFAULT_HTTP_TIMEOUT,
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
             retry: RetryPolicy::default(),
         })
     }
@@ -129,13 +150,26 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
 
         let mut settings = Settings::new(Token::new(token.trim()), &endpoint)?;
-        if let Some(text) = env(POLL_ENV) {
+        let millis = |name: &str| -> ProviderResult<Option<Duration>> {
+            let Some(text) = env(name) else {
+                return Ok(None);
+            };
             let ms: u64 = text.trim().parse().map_err(|_| {
                 invalid(format!(
-                    "{POLL_ENV} must be a whole number of milliseconds, found {text:?}"
+                    "{name} must be a whole number of milliseconds, found {text:?}"
                 ))
+                .with_hint(format!("for example {name}=5000"))
             })?;
-            settings.poll_interval = Duration::from_millis(ms.max(1));
+            Ok(Some(Duration::from_millis(ms.max(1))))
+        };
+        if let Some(poll) = millis(POLL_ENV)? {
+            settings.poll_interval = poll;
+        }
+        if let Some(timeout) = millis(HTTP_TIMEOUT_ENV)? {
+            settings.http_timeout = timeout;
+        }
+        if let Some(deadline) = millis(RETRY_DEADLINE_ENV)? {
+            settings.retry.deadline = deadline;
         }
         Ok(settings)
     }
@@ -286,5 +320,33 @@ mod tests {
         let e = Settings::from_config(&Value::Null, env(&[(TOKEN_ENV, "t"), (POLL_ENV, "soon")]))
             .unwrap_err();
         assert!(e.message.contains(POLL_ENV), "{e}");
+        for name in [HTTP_TIMEOUT_ENV, RETRY_DEADLINE_ENV] {
+            let e = Settings::from_config(&Value::Null, env(&[(TOKEN_ENV, "t"), (name, "2s")]))
+                .unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidConfig);
+            assert!(
+                e.message.contains(name) && e.message.contains("\"2s\""),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn timeouts_default_generously_and_can_be_shortened_from_the_environment() {
+        let s = Settings::from_config(&Value::Null, env(&[(TOKEN_ENV, "t")])).unwrap();
+        assert_eq!(s.http_timeout, DEFAULT_HTTP_TIMEOUT);
+        assert_eq!(s.retry, RetryPolicy::default());
+        assert_eq!(s.max_answer_bytes, DEFAULT_MAX_ANSWER_BYTES);
+        let s = Settings::from_config(
+            &Value::Null,
+            env(&[
+                (TOKEN_ENV, "t"),
+                (HTTP_TIMEOUT_ENV, "750"),
+                (RETRY_DEADLINE_ENV, " 3000 "),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.http_timeout, Duration::from_millis(750));
+        assert_eq!(s.retry.deadline, Duration::from_millis(3000));
     }
 }
