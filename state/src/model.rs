@@ -106,7 +106,9 @@ impl StackState {
             }
             JournalEntry::Outputs(outputs) => self.outputs = outputs.clone(),
         }
-        self.serial += 1;
+        // Saturating: a damaged or edited snapshot may carry u64::MAX, and replaying it must
+        // neither panic nor wrap the serial back to 0 (which would make old plans look fresh).
+        self.serial = self.serial.saturating_add(1);
         true
     }
 }

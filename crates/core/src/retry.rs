@@ -61,7 +61,11 @@ impl RetryPolicy {
         unit: f64,
     ) -> Option<Duration> {
         let delay = self.backoff(attempt, unit).max(server.unwrap_or_default());
-        (elapsed + delay < self.deadline).then_some(delay)
+        // Checked: a server may ask for a wait near `Duration::MAX`, which is past any deadline.
+        elapsed
+            .checked_add(delay)
+            .is_some_and(|end| end < self.deadline)
+            .then_some(delay)
     }
 }
 
@@ -79,7 +83,8 @@ pub fn server_delay<'h>(
         }
         if let Ok(secs) = text.parse::<f64>() {
             if secs.is_finite() && secs >= 0.0 {
-                return Some(Duration::from_secs_f64(secs));
+                // More seconds than a Duration holds (`9e55`) is "longer than any deadline".
+                return Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
             }
         }
         if let Ok(at) =
