@@ -9,6 +9,7 @@
 //! - [`retry`]: the retry policy every provider follows, and the throttling signal.
 
 pub mod address;
+pub mod attrs;
 pub mod diagnostic;
 pub mod provider;
 pub mod retry;

@@ -23,7 +23,7 @@
 //!   but the token request; tokens go nowhere but the `Authorization` header.
 
 mod api;
-mod attrs;
+pub(crate) use strata_core::attrs;
 mod auth;
 mod errors;
 mod provider;

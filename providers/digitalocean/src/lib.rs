@@ -23,7 +23,7 @@
 //!   `Authorization` header.
 
 mod api;
-mod attrs;
+pub(crate) use strata_core::attrs;
 mod errors;
 mod provider;
 mod resources;

@@ -20,7 +20,7 @@
 //!   kubeconfig carries a short-lived access token fetched at read time.
 
 mod api;
-mod attrs;
+pub(crate) use strata_core::attrs;
 mod auth;
 mod errors;
 mod kubeconfig;

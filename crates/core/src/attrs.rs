@@ -1,14 +1,15 @@
-//! Reading planned attribute values into typed fields, and writing what the API answers back
-//! into attribute values.
+//! For providers: reading planned attribute values into typed fields, and writing what a cloud
+//! API answers back into attribute values. Errors name the resource type or block and the
+//! attribute, and never quote a sensitive value.
 
+use crate::provider::{ErrorKind, ProviderError, ProviderResult};
+use crate::Value;
 use std::collections::BTreeMap;
-use strata_core::provider::{ErrorKind, ProviderError, ProviderResult};
-use strata_core::Value;
 
 /// Typed access to the attributes of a planned (wholly known) value. Sensitive marks are
 /// looked through: the value goes to the API, never to output.
 #[derive(Clone, Copy)]
-pub(crate) struct Attrs<'a> {
+pub struct Attrs<'a> {
     value: &'a Value,
     /// Where the attributes are, for error messages: `digitalocean_vpc`, `node_pool[0]`.
     at: &'a str,
@@ -103,6 +104,26 @@ impl<'a> Attrs<'a> {
         }
     }
 
+    pub fn strings(&self, name: &str) -> ProviderResult<Option<Vec<String>>> {
+        match self.present(name)? {
+            None => Ok(None),
+            Some(v) => {
+                let items = v
+                    .as_list()
+                    .ok_or_else(|| self.wrong_type(name, "a list of strings", v))?;
+                items
+                    .iter()
+                    .map(|i| {
+                        i.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| self.wrong_type(name, "a list of strings", v))
+                    })
+                    .collect::<ProviderResult<Vec<_>>>()
+                    .map(Some)
+            }
+        }
+    }
+
     pub fn string_map(&self, name: &str) -> ProviderResult<Option<BTreeMap<String, String>>> {
         match self.present(name)? {
             None => Ok(None),
@@ -132,7 +153,7 @@ impl<'a> Attrs<'a> {
 }
 
 /// A string attribute: `Null` for a missing or empty answer.
-pub(crate) fn string(s: &str) -> Value {
+pub fn string(s: &str) -> Value {
     if s.is_empty() {
         Value::Null
     } else {
@@ -140,11 +161,11 @@ pub(crate) fn string(s: &str) -> Value {
     }
 }
 
-pub(crate) fn strings(items: &[String]) -> Value {
+pub fn strings(items: &[String]) -> Value {
     Value::List(items.iter().map(|s| Value::from(s.as_str())).collect())
 }
 
-pub(crate) fn string_map(m: &BTreeMap<String, String>) -> Value {
+pub fn string_map(m: &BTreeMap<String, String>) -> Value {
     Value::Map(
         m.iter()
             .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
@@ -152,20 +173,20 @@ pub(crate) fn string_map(m: &BTreeMap<String, String>) -> Value {
     )
 }
 
-pub(crate) fn number(n: i64) -> Value {
+pub fn number(n: i64) -> Value {
     Value::Number(n as f64)
 }
 
 /// A prior value to carry over, without its sensitive mark (the schema marks it again), or
 /// `None` when it is not known: a planned value may still hold unknowns, and what goes back
 /// to the engine must not.
-pub(crate) fn known(v: &Value) -> Option<Value> {
+pub fn known(v: &Value) -> Option<Value> {
     let v = v.unwrap_sensitive();
     v.is_wholly_known().then(|| v.clone())
 }
 
 /// Replaces whatever is still unknown with `null`.
-pub(crate) fn without_unknowns(v: Value) -> Value {
+pub fn without_unknowns(v: Value) -> Value {
     match v {
         Value::Unknown => Value::Null,
         Value::List(items) => Value::List(items.into_iter().map(without_unknowns).collect()),
@@ -183,7 +204,7 @@ pub(crate) fn without_unknowns(v: Value) -> Value {
 /// `{}` for what was never set; while the configuration (`prior`) leaves the attribute unset,
 /// such a zero value reads back as `null`, so that an unset attribute does not show a change
 /// on every plan. A value that is really set out of band still shows.
-pub(crate) fn unless_unset(cloud: Value, prior: &Value) -> Value {
+pub fn unless_unset(cloud: Value, prior: &Value) -> Value {
     let zero = match &cloud {
         Value::Null => true,
         Value::Bool(b) => !b,
@@ -217,12 +238,17 @@ mod tests {
             ("ha", Value::from("yes")),
             ("version", Value::Unknown),
         ]);
-        let a = Attrs::new(&v, "google_gke_cluster");
+        let a = Attrs::new(&v, "digitalocean_kubernetes_cluster");
         assert_eq!(a.required_string("name").unwrap(), "shop");
         assert_eq!(a.string("missing").unwrap(), None);
         let e = a.required_string("missing").unwrap_err();
         assert!(e.message.contains("missing is required"), "{e}");
         assert!(a.count("count").unwrap_err().message.contains("0 or more"));
+        assert!(a
+            .strings("tags")
+            .unwrap_err()
+            .message
+            .contains("list of strings"));
         assert_eq!(
             a.string_map("labels").unwrap().unwrap()["team"],
             "core".to_string()
