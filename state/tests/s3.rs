@@ -592,3 +592,46 @@ async fn an_append_costs_the_same_whatever_the_size_of_the_journal() {
     );
     assert!(costs[0] < 1024, "one entry is small: {costs:?}");
 }
+
+/// With a passphrase, nothing in the bucket shows an attribute value or an output: not the
+/// snapshot, not a journal object, not a history version, not an object's metadata.
+#[tokio::test]
+async fn with_encryption_no_value_is_readable_in_any_object_of_the_bucket() {
+    use std::sync::Arc;
+    use strata_encryption::Sealer;
+    use strata_state::codec::Codec;
+    use strata_state::OutputState;
+
+    let server = TestServer::start().await;
+    let prefix = fresh_prefix();
+    let settings = server.settings(&prefix);
+    let codec = Codec::sealed(Arc::new(Sealer::new("bucket passphrase").unwrap()));
+    let store = connect(&settings, "alice").await.with_codec(codec);
+    let k = key();
+    let guard = store.lock(&k, "apply").await.unwrap();
+    store.append(&k, &applied(1)).await.unwrap();
+    let mut state = store.load(&k).await.unwrap().unwrap().state;
+    state.outputs.insert(
+        "endpoint".into(),
+        OutputState {
+            value: serde_json::json!("https://cluster.internal.example"),
+            sensitive: false,
+        },
+    );
+    store.persist(&k, &state, state.serial).await.unwrap();
+    store.append(&k, &applied(2)).await.unwrap();
+    let client = settings.client().await.unwrap();
+    let objects = s3_support::read_all(&client, &server.bucket, &prefix).await;
+    assert!(
+        objects.iter().any(|(name, _, _)| name.contains("journal")),
+        "{:?}",
+        objects.iter().map(|o| &o.0).collect::<Vec<_>>()
+    );
+    for (name, bytes, metadata) in &objects {
+        let text = format!("{}{metadata:?}", String::from_utf8_lossy(bytes));
+        for plain in ["hunter2", "id-00001", "id-00002", "r00001", "cluster.internal.example"] {
+            assert!(!text.contains(plain), "{name} shows {plain:?} in clear");
+        }
+    }
+    drop(guard);
+}
