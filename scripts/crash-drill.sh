@@ -8,5 +8,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trials="${1:-50}"
-STRATA_CRASH_TRIALS="$trials" STRATA_DOKS_CRASH_TRIALS="$trials" \
+STRATA_CRASH_TRIALS="$trials" STRATA_EMULATED_CRASH_TRIALS="$trials" \
   cargo nextest run -p strata-cli --features testing --no-capture -E 'test(/^crash::/)'

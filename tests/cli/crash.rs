@@ -111,8 +111,9 @@ fn sigkill_at_random_points_never_loses_or_duplicates_anything() {
     );
 }
 
-/// The cloud objects of the DOKS example as the emulator holds them, in the form state records
-/// their ids: DigitalOcean ids, and `apiVersion/kind/namespace/name` for Kubernetes objects.
+/// The cloud objects of the DOKS or AKS example as the emulator holds them, in the form state
+/// records their ids: DigitalOcean and ARM ids, and `apiVersion/kind/namespace/name` for
+/// Kubernetes objects.
 fn emulated_inventory(p: &Project) -> BTreeSet<String> {
     let r = p.ok(&["emulator", "list", "--json"]);
     let objects: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
@@ -124,6 +125,8 @@ fn emulated_inventory(p: &Project) -> BTreeSet<String> {
             Some("digitalocean") if o["kind"] != "node_pool" && o["fields"]["default"] != true => {
                 Some(text(&o["id"]))
             }
+            // The system pool is part of its cluster's state (its default_node_pool).
+            Some("azure") if o["fields"]["mode"] != "System" => Some(text(&o["id"])),
             Some("kubernetes") => {
                 let namespace = text(&o["fields"]["namespace"]);
                 let kind = text(&o["kind"]);
@@ -145,18 +148,11 @@ fn emulated_inventory(p: &Project) -> BTreeSet<String> {
 
 /// What state says the cloud holds: resource ids, with the objects of `kubernetes_manifests`
 /// folders in place of the folder's own id (read from `state pull`).
-fn state_inventory(p: &Project) -> BTreeSet<String> {
+fn state_inventory(p: &Project, env: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for stack in ["base", "database", "deploy"] {
         let file = p.root.join(format!("{stack}.pulled.json"));
-        let r = p.run(&[
-            "--env",
-            "stage",
-            "state",
-            "pull",
-            stack,
-            file.to_str().unwrap(),
-        ]);
+        let r = p.run(&["--env", env, "state", "pull", stack, file.to_str().unwrap()]);
         if r.code != 0 {
             continue; // a destroyed stack has no state
         }
@@ -178,12 +174,14 @@ fn state_inventory(p: &Project) -> BTreeSet<String> {
     out
 }
 
-#[test]
-fn sigkill_during_a_doks_apply_with_faults_leaves_nothing_orphaned() {
-    let mut p = Project::from_dir(&crate::support::example("doks-ecommerce"));
+/// Kills `strata --emulate apply|destroy --all` of `p` at random instants with faults on, and
+/// checks after every kill that the next apply converges and that the emulated cloud holds
+/// exactly what state says.
+fn kill_and_converge(mut p: Project, env: &str, default_trials: usize) {
     for (k, v) in [
         ("STRATA_EMULATOR_PROVISION_MS", "300"),
         ("STRATA_DIGITALOCEAN_POLL_MS", "100"),
+        ("STRATA_AZURE_POLL_MS", "100"),
         ("STRATA_EMULATOR_LATENCY_MS", "20"),
         ("STRATA_EMULATOR_ERROR_RATE", "0.1"),
         ("STRATA_EMULATOR_THROTTLE_RATE", "0.1"),
@@ -194,24 +192,17 @@ fn sigkill_during_a_doks_apply_with_faults_leaves_nothing_orphaned() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand::random);
-    let trials: usize = std::env::var("STRATA_DOKS_CRASH_TRIALS")
+    let trials: usize = std::env::var("STRATA_EMULATED_CRASH_TRIALS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+        .unwrap_or(default_trials);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     for trial in 0..trials {
         // Kill after the k-th operation started, somewhere within the next 400 ms; a destroy
         // now and then so that kills also land in deletes.
         let verb = if trial % 3 == 2 { "destroy" } else { "apply" };
         let mut child = p
-            .command(&[
-                "--emulate",
-                "--env",
-                "stage",
-                verb,
-                "--all",
-                "--auto-approve",
-            ])
+            .command(&["--emulate", "--env", env, verb, "--all", "--auto-approve"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -245,7 +236,7 @@ fn sigkill_during_a_doks_apply_with_faults_leaves_nothing_orphaned() {
         let r = p.run(&[
             "--emulate",
             "--env",
-            "stage",
+            env,
             "apply",
             "--all",
             "--auto-approve",
@@ -257,7 +248,7 @@ fn sigkill_during_a_doks_apply_with_faults_leaves_nothing_orphaned() {
         let again = p.run(&[
             "--emulate",
             "--env",
-            "stage",
+            env,
             "plan",
             "--all",
             "--detailed-exitcode",
@@ -267,7 +258,7 @@ fn sigkill_during_a_doks_apply_with_faults_leaves_nothing_orphaned() {
             "seed {seed} trial {trial}: not converged: {again:?}"
         );
         let cloud = emulated_inventory(&p);
-        let state = state_inventory(&p);
+        let state = state_inventory(&p, env);
         assert_eq!(
             cloud.difference(&state).collect::<Vec<_>>(),
             Vec::<&String>::new(),
@@ -276,7 +267,23 @@ fn sigkill_during_a_doks_apply_with_faults_leaves_nothing_orphaned() {
         assert_eq!(
             state.difference(&cloud).collect::<Vec<_>>(),
             Vec::<&String>::new(),
-            "seed {seed} trial {trial}: state names objects the cloud lacks"
+            "seed {seed} trial {trial}: state names objects the cloud lacks; the cloud holds {cloud:#?}"
         );
     }
+}
+
+#[test]
+fn sigkill_during_a_doks_apply_with_faults_leaves_nothing_orphaned() {
+    let p = Project::from_dir(&crate::support::example("doks-ecommerce"));
+    kill_and_converge(p, "stage", 3);
+}
+
+#[test]
+fn sigkill_during_an_aks_apply_with_faults_leaves_nothing_orphaned() {
+    let mut p = Project::from_dir(&crate::support::example("aks-autoscaling"));
+    p.env.insert(
+        "STRATA_VAR_db_admin_password".into(),
+        "a-long-emulated-password-42".into(),
+    );
+    kill_and_converge(p, "production", 2);
 }
