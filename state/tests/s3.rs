@@ -629,7 +629,13 @@ async fn with_encryption_no_value_is_readable_in_any_object_of_the_bucket() {
     );
     for (name, bytes, metadata) in &objects {
         let text = format!("{}{metadata:?}", String::from_utf8_lossy(bytes));
-        for plain in ["hunter2", "id-00001", "id-00002", "r00001", "cluster.internal.example"] {
+        for plain in [
+            "hunter2",
+            "id-00001",
+            "id-00002",
+            "r00001",
+            "cluster.internal.example",
+        ] {
             assert!(!text.contains(plain), "{name} shows {plain:?} in clear");
         }
     }
