@@ -84,6 +84,11 @@ fn stage_applies_converges_and_destroys_leaving_no_k3s() {
     emulated_ok(&p, &["apply", "--all", "--auto-approve"]);
     let again = emulated(&p, &["plan", "--all", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "not converged:\n{again:?}");
+    let drift = emulated(&p, &["drift", "--all"]);
+    assert_eq!(
+        drift.code, 0,
+        "right after apply nothing has drifted:\n{drift:?}"
+    );
 
     assert_eq!(
         k3s_hosts(&p),
