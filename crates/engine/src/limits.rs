@@ -4,8 +4,10 @@
 //! in all), and one per provider that adapts to the cloud. A provider reports each throttled
 //! answer and each success to its [`Pressure`] signal (see `strata_core::retry`); the provider's
 //! limiter halves on throttling and grows back by one after a limit's worth of successes (AIMD,
-//! see [`Limiter`]). So a cloud that says "slow down" gets fewer calls at once — and fewer
-//! retries wasted on throttled answers — while the other clouds of the run keep their pace.
+//! see [`Limiter`]), and undoes a cut that cost throughput, since then the cloud throttles for
+//! reasons fewer calls do not cure. So a cloud that says "slow down" gets fewer calls at once —
+//! and fewer retries wasted on throttled answers — while the other clouds of the run keep their
+//! pace.
 //!
 //! A call waits for its provider's permit before it takes one of the run's, so calls held back
 //! by a throttling cloud never occupy slots another cloud could use.
@@ -61,9 +63,17 @@ impl CallLimits {
                 }
                 let limiter = Limiter::adaptive(self.parallelism, 1, self.parallelism);
                 let listening = limiter.clone();
-                let signal = Pressure::of(name).subscribe(move |s| match s {
-                    Signal::Throttled => listening.throttled(),
-                    Signal::Succeeded => listening.succeeded(),
+                let provider = name.to_string();
+                let signal = Pressure::of(name).subscribe(move |s| {
+                    let was = listening.current();
+                    match s {
+                        Signal::Throttled => listening.throttled(),
+                        Signal::Succeeded => listening.succeeded(),
+                    }
+                    let now = listening.current();
+                    if now != was {
+                        tracing::debug!(%provider, was, now, "calls at once for the provider");
+                    }
                 });
                 ProviderLimit {
                     limiter,
@@ -94,21 +104,30 @@ impl CallLimits {
 mod tests {
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_throttling_cloud_gets_fewer_calls_and_the_others_keep_theirs() {
         let limits = CallLimits::new(16, true);
         let _warm = (
             limits.acquire("limits-test-a").await,
             limits.acquire("limits-test-b").await,
         );
+        // A cloud serving one call per 100 ms, however many are in flight.
+        let quota = || async {
+            for _ in 0..20 {
+                tokio::time::advance(std::time::Duration::from_millis(100)).await;
+                Pressure::of("limits-test-a").succeeded();
+            }
+        };
+        quota().await;
         Pressure::of("limits-test-a").throttled();
-        Pressure::of("limits-test-a").throttled();
-        assert_eq!(limits.current("limits-test-a"), 4);
+        assert_eq!(limits.current("limits-test-a"), 8);
         assert_eq!(limits.current("limits-test-b"), 16);
-        for _ in 0..4 {
+        // The cut cost no throughput: it stands, and the limit grows back from there.
+        quota().await;
+        for _ in 0..8 {
             Pressure::of("limits-test-a").succeeded();
         }
-        assert_eq!(limits.current("limits-test-a"), 5, "it grows back");
+        assert_eq!(limits.current("limits-test-a"), 9, "it grows back");
     }
 
     #[tokio::test]

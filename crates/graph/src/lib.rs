@@ -12,5 +12,5 @@ mod render;
 mod walk;
 
 pub use dag::{Cycle, Dag, NodeId};
-pub use limiter::{Limiter, Permit};
+pub use limiter::{Limiter, Permit, HOLD, PROBE_WINDOW};
 pub use walk::{walk, Outcome, WalkReport};

@@ -129,9 +129,12 @@ impl Connection {
     /// Connects (retrying refused or dropped connections within `timeouts.connect`), verifies
     /// the host key and logs in.
     pub async fn open(target: &Target, timeouts: &Timeouts) -> Result<Connection, SshError> {
+        // A dropped handshake costs little to try again, and a flaky network drops many: the
+        // backoff stays short so that many attempts fit in the connect timeout.
         let policy = RetryPolicy {
+            initial_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
             deadline: timeouts.connect,
-            ..RetryPolicy::default()
         };
         let started = Instant::now();
         let mut attempt = 0;
