@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Every example platform applied and destroyed under --emulate twice: on a healthy emulated cloud,
 # then with 30% of requests answered 5xx and 30% throttled (429 with the cloud's headers).
-# Prints both durations and their ratio.
+# Prints the apply and destroy durations of both runs and the ratio of the applies.
 #
-#   benches/faults.sh [ERROR_RATE] [THROTTLE_RATE]      # default: 0.3 0.3
+#   benches/faults.sh [ERROR_RATE] [THROTTLE_RATE] [EXAMPLE...]   # default: 0.3 0.3, every example
 #
+# Every request is answered after LATENCY_MS plus up to JITTER_MS (default 50 and 50: a cloud
+# API's usual round trip; LATENCY_MS=0 JITTER_MS=0 gives the emulator's own, near-zero latency).
 # PROFILE=dev uses a debug build (quicker to build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 error_rate="${1:-0.3}"
 throttle_rate="${2:-0.3}"
+shift $(( $# < 2 ? $# : 2 ))
 profile="${PROFILE:-release}"
 cargo build -q --profile "$profile" -p strata-cli
 dir="$profile"; [ "$profile" = dev ] && dir=debug
@@ -18,29 +21,39 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 export STRATA_EMULATOR_PROVISION_MS=500
+export STRATA_EMULATOR_LATENCY_MS="${LATENCY_MS:-50}"
+export STRATA_EMULATOR_JITTER_MS="${JITTER_MS:-50}"
 export STRATA_VAR_db_admin_password=bench-admin-password-1
 export STRATA_VAR_db_password=bench-db-password-2
 export STRATA_VAR_minio_secret_key=bench-minio-secret-3
 export STRATA_VAR_oidc_client_secret=bench-oidc-secret-4
 
-run() { # example env -> seconds for apply --all + destroy --all
+seconds() { python3 -c "print(f'{$2 - $1:.1f}')"; }
+
+run() { # example env -> "APPLY DESTROY" seconds
   local example="$1" env="$2" copy="$work/$1-$RANDOM"
   cp -r "stacks/$example" "$copy"
   rm -rf "$copy/.strata"
-  local start end
+  local start middle end
   start=$(date +%s.%N)
   "$strata" --dir "$copy" --emulate --env "$env" apply --all --auto-approve > "$copy.apply.log" 2>&1 \
     || { echo "$example: apply failed, see below" >&2; tail -5 "$copy.apply.log" >&2; return 1; }
+  middle=$(date +%s.%N)
   "$strata" --dir "$copy" --emulate --env "$env" destroy --all --auto-approve > "$copy.destroy.log" 2>&1 \
-    || { echo "$example: destroy failed" >&2; tail -5 "$copy.destroy.log" >&2; return 1; }
+    || { echo "$example: destroy failed, see below" >&2; tail -5 "$copy.destroy.log" >&2; return 1; }
   end=$(date +%s.%N)
-  python3 -c "print(f'{$end - $start:.1f}')"
+  echo "$(seconds "$start" "$middle") $(seconds "$middle" "$end")"
 }
 
-printf '%-18s %-12s %-22s %-8s\n' example "healthy (s)" "${error_rate} 5xx + ${throttle_rate} 429 (s)" ratio
-for spec in doks-ecommerce:stage aks-autoscaling:production eks-platform:stage gke-platform:stage onprem-k3s:stage; do
-  example="${spec%%:*}" env="${spec##*:}"
+examples=("$@")
+[ ${#examples[@]} -gt 0 ] || examples=(doks-ecommerce aks-autoscaling eks-platform gke-platform onprem-k3s)
+echo "latency ${STRATA_EMULATOR_LATENCY_MS} ms + up to ${STRATA_EMULATOR_JITTER_MS} ms per request; faults: ${error_rate} 5xx + ${throttle_rate} 429"
+printf '%-16s %-22s %-22s %-11s %s\n' example "healthy apply/destroy" "faults apply/destroy" "apply ratio" "destroy ratio"
+for example in "${examples[@]}"; do
+  env=stage; [ "$example" = aks-autoscaling ] && env=production
   healthy=$(run "$example" "$env")
   faulty=$(STRATA_EMULATOR_ERROR_RATE="$error_rate" STRATA_EMULATOR_THROTTLE_RATE="$throttle_rate" run "$example" "$env")
-  python3 -c "print(f'{\"$example\":<18} {$healthy:<12} {$faulty:<22} {$faulty / $healthy:.2f}')"
+  read -r h_apply h_destroy <<< "$healthy"
+  read -r f_apply f_destroy <<< "$faulty"
+  python3 -c "print(f'{\"$example\":<16} {\"$h_apply s / $h_destroy s\":<22} {\"$f_apply s / $f_destroy s\":<22} {$f_apply / $h_apply:<11.1f} {$f_destroy / $h_destroy:.1f}')"
 done

@@ -168,14 +168,36 @@ fn every_request_of_a_full_run_matches_the_digitalocean_spec() {
     let p = doks();
     emulated_ok(&p, &["--env", "stage", "apply", "--all", "--auto-approve"]);
     emulated_ok(&p, &["--env", "stage", "plan", "--all"]);
+    let log = p.root.join(".strata/emulator/requests.jsonl");
+    let before_destroy = std::fs::read_to_string(&log).unwrap().len();
     emulated_ok(
         &p,
         &["--env", "stage", "destroy", "--all", "--auto-approve"],
     );
+    // The destroy starts from what its plan read: each resource is read once, not again when
+    // the approved plan is carried out.
+    let destroy_log = std::fs::read_to_string(&log).unwrap()[before_destroy..].to_string();
+    let requests: Vec<serde_json::Value> = destroy_log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let deleted_vpc = requests
+        .iter()
+        .find(|r| r["method"] == "DELETE" && r["path"].as_str().unwrap().starts_with("/v2/vpcs/"))
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .expect("the destroy deletes the VPC");
+    let reads = requests
+        .iter()
+        .take_while(|r| r["method"] != "DELETE" || r["path"] != deleted_vpc.as_str())
+        .filter(|r| r["method"] == "GET" && r["path"] == deleted_vpc.as_str() && r["status"] == 200)
+        .count();
+    assert_eq!(
+        reads, 1,
+        "the VPC was read {reads} times before its deletion"
+    );
     let spec_file = strata_speccheck::find_spec("digitalocean/DigitalOcean-public.v2.yaml")
         .expect("the DigitalOcean spec in shared/specs (or STRATA_SPECS_DIR)");
     let spec = strata_speccheck::OpenApi::load(&spec_file).unwrap();
-    let log = p.root.join(".strata/emulator/requests.jsonl");
     let report = strata_speccheck::check_log_counts(&spec, &log, "/v2/").unwrap();
     assert!(
         report.checked > 20,

@@ -60,6 +60,10 @@ pub struct Session {
     pub cancel: CancellationToken,
     /// Bounds on provider calls, shared by every stack of the run.
     pub limits: Arc<crate::limits::CallLimits>,
+    /// Each stack's state as this session's plan refreshed it, with the serial it was read at:
+    /// an apply of that plan starts from it rather than reading every resource again, as long
+    /// as nothing it depends on changed since.
+    refreshed: std::sync::Mutex<BTreeMap<String, (u64, StackState)>>,
 }
 
 /// What `apply` or `destroy` did, per stack in the order they ran.
@@ -189,6 +193,7 @@ impl Session {
             options,
             cancel,
             limits,
+            refreshed: Default::default(),
         }
     }
 
@@ -313,6 +318,15 @@ impl Session {
             let planned = run.plan(&loaded.state, destroy).await?;
             for w in &planned.warnings {
                 self.events.warning(w);
+            }
+            if self.options.refresh {
+                self.refreshed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(
+                        stack.clone(),
+                        (loaded.state.serial, planned.refreshed.clone()),
+                    );
             }
             let sp = stack_plan(&stack, &self.project, &loaded.state, &planned, destroy);
             if !destroy
@@ -507,18 +521,37 @@ impl Session {
         let key = self.key(stack);
         let variables = self.variables(stack)?;
         let deps = self.dependency_values(stack, &BTreeMap::new()).await?;
-        let run = self.run(stack, variables, deps);
+        let mut run = self.run(stack, variables, deps);
 
         report.notes.extend(self.settle(stack).await?);
         let loaded = self.load(stack).await?;
 
-        let planned: PlannedStack = run.plan(&loaded.state, destroy).await?;
         // Upstream stacks applied in this run may have turned unknowns into values; for the rest
         // the fresh plan must do what the user approved.
         let upstream_changed = graph
             .upstream(stack)
             .iter()
             .any(|u| changed_upstream.contains(u));
+        // What this session's plan read is still the truth when neither the stack's state nor
+        // anything upstream changed since: plan from it instead of reading every resource again
+        // (as `terraform apply` applies the plan it just showed).
+        let refreshed = if approved.is_some() && !upstream_changed {
+            self.refreshed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(stack)
+                .filter(|(serial, _)| *serial == loaded.state.serial)
+                .map(|(_, state)| state)
+        } else {
+            None
+        };
+        let planned: PlannedStack = match &refreshed {
+            Some(state) => {
+                run.refresh = false;
+                run.plan(state, destroy).await?
+            }
+            None => run.plan(&loaded.state, destroy).await?,
+        };
         if let Some(approved) = approved {
             if !upstream_changed {
                 let want: BTreeSet<(String, String)> = approved

@@ -79,7 +79,10 @@ struct Probe {
 impl State {
     /// Successes in `[from, to]`.
     fn count(&self, from: Instant, to: Instant) -> usize {
-        self.recent.iter().filter(|t| **t >= from && **t <= to).count()
+        self.recent
+            .iter()
+            .filter(|t| **t >= from && **t <= to)
+            .count()
     }
 
     /// Successes per second in `[from, to]`.
@@ -240,7 +243,7 @@ impl Limiter {
         let now = Instant::now();
         let grew = {
             let mut state = self.inner.lock();
-                state.recent.push_back(now);
+            state.recent.push_back(now);
             state.forget_before(now);
             let before = state.limit;
             state.judge(now);
@@ -282,7 +285,11 @@ mod tests {
         assert_eq!(l.current(), 8);
         l.throttled();
         l.throttled();
-        assert_eq!(l.current(), 8, "throttling while a cut is judged is the same storm");
+        assert_eq!(
+            l.current(),
+            8,
+            "throttling while a cut is judged is the same storm"
+        );
         for expected in [4, 2, 2] {
             // As many calls went through after the cut as before: it stands, and the next
             // throttled answer cuts again.
@@ -359,11 +366,19 @@ mod tests {
         l.throttled();
         assert_eq!(l.current(), 8);
         traffic(&l, 20, |limit| limit).await;
-        assert_eq!(l.current(), 16, "the cut halved throughput, so it was undone");
+        assert_eq!(
+            l.current(),
+            16,
+            "the cut halved throughput, so it was undone"
+        );
         l.throttled();
         traffic(&l, 10, |limit| limit).await;
         l.throttled();
-        assert_eq!(l.current(), 16, "held: throttling does not cut again so soon");
+        assert_eq!(
+            l.current(),
+            16,
+            "held: throttling does not cut again so soon"
+        );
         traffic(&l, 80, |limit| limit).await;
         l.throttled();
         assert_eq!(l.current(), 8, "after the hold, throttling probes again");

@@ -11,7 +11,7 @@ use kube::{Client, Config};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use strata_core::provider::{ErrorKind, ProviderError, ProviderResult};
 use strata_core::retry::{jitter_unit, Pressure, RetryPolicy};
@@ -21,15 +21,13 @@ use tokio::time::Instant;
 pub const FIELD_MANAGER: &str = "strata";
 
 /// Transient failures (429, 5xx, dropped connections) are tried again under the retry policy
-/// every provider shares: backoff from 200 ms doubling up to 5 s, with jitter, for at most two
-/// minutes per call — enough to ride out a minute-long wave of failures. kube-rs's own retry
-/// layer is turned off so that every throttled answer is seen here and reported to the
-/// engine's adaptive limiter.
+/// every provider shares, for at most two minutes per call — enough to ride out a minute-long
+/// wave of failures. kube-rs's own retry layer is turned off so that every throttled answer is
+/// seen here and reported to the engine's adaptive limiter.
 fn retry_policy() -> RetryPolicy {
     RetryPolicy {
-        initial_delay: Duration::from_millis(200),
-        max_delay: Duration::from_secs(5),
         deadline: Duration::from_secs(120),
+        ..RetryPolicy::default()
     }
 }
 
@@ -48,9 +46,43 @@ struct Served {
 /// A connection to one cluster's API.
 pub struct ClusterApi {
     client: Client,
-    /// Discovery answers by (apiVersion, kind). Only kinds found are cached: a kind missing now
+    learned: Arc<Learned>,
+}
+
+/// What this process learned about one cluster, shared by every connection to it: each plan
+/// and apply walk configures its own provider, and asking the cluster the same questions again
+/// would only cost round trips (and, on a failing cloud, retries).
+#[derive(Default)]
+struct Learned {
+    /// Discovery answers by (apiVersion, kind). Only kinds found are kept: a kind missing now
     /// may be defined by a CRD applied a moment later.
     served: Mutex<HashMap<(String, String), Served>>,
+    /// Server-side dry-run answers by (object, the exact document planned). `apply` plans the
+    /// same documents up to three times (the plan shown, the stack's fresh plan, the resource's
+    /// plan with its dependencies' final values); an unchanged document gets the answer it got.
+    /// Any write to an object forgets its answers; failed dry-runs are never kept.
+    planned: Mutex<HashMap<(String, String), Value>>,
+}
+
+impl Learned {
+    /// The shared knowledge of the cluster at `url`.
+    fn of(url: &str) -> Arc<Learned> {
+        static ALL: OnceLock<Mutex<HashMap<String, Arc<Learned>>>> = OnceLock::new();
+        let mut all = ALL
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        all.entry(url.to_string()).or_default().clone()
+    }
+
+    fn planned(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Value>> {
+        self.planned.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn forget_plans_of(&self, id: &ObjectId) {
+        let object = id.to_string();
+        self.planned().retain(|(o, _), _| *o != object);
+    }
 }
 
 /// What the provider block says about the cluster.
@@ -232,12 +264,11 @@ impl ClusterApi {
             )));
         }
         config.default_retry = false;
+        let config_url = config.cluster_url.to_string();
         let client = Client::try_from(config)
             .map_err(|e| config_error(format!("cannot build a Kubernetes client: {e}")))?;
-        Ok(ClusterApi {
-            client,
-            served: Mutex::new(HashMap::new()),
-        })
+        let learned = Learned::of(&config_url);
+        Ok(ClusterApi { client, learned })
     }
 
     /// The namespace of the kubeconfig's context, for manifests that name none.
@@ -248,7 +279,13 @@ impl ClusterApi {
     /// Looks a kind up in discovery; `None` if the cluster does not serve it (yet).
     async fn served(&self, api_version: &str, kind: &str) -> ProviderResult<Option<Served>> {
         let key = (api_version.to_string(), kind.to_string());
-        if let Some(s) = self.served.lock().expect("discovery cache").get(&key) {
+        if let Some(s) = self
+            .learned
+            .served
+            .lock()
+            .expect("discovery cache")
+            .get(&key)
+        {
             return Ok(Some(s.clone()));
         }
         let (group, version) = match api_version.split_once('/') {
@@ -263,7 +300,8 @@ impl ClusterApi {
                     resource,
                     namespaced: caps.scope == Scope::Namespaced,
                 };
-                self.served
+                self.learned
+                    .served
                     .lock()
                     .expect("discovery cache")
                     .insert(key, served.clone());
@@ -320,6 +358,14 @@ impl ClusterApi {
         if let (Some(ns), Some(meta)) = (&id.namespace, body.get_mut("metadata")) {
             meta["namespace"] = Value::String(ns.clone());
         }
+        let key = (id.to_string(), body.to_string());
+        if dry_run {
+            if let Some(answer) = self.learned.planned().get(&key) {
+                return Ok(answer.clone());
+            }
+        } else {
+            self.learned.forget_plans_of(id);
+        }
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         params.dry_run = dry_run;
         let what = format!(
@@ -331,8 +377,12 @@ impl ClusterApi {
         let applied = retrying(|| api.patch(&id.name, &params, &patch))
             .await
             .map_err(|e| api_error(&what, e))?;
-        serde_json::to_value(applied)
-            .map_err(|e| ProviderError::new(ErrorKind::Internal, format!("{what}: {e}")))
+        let applied = serde_json::to_value(applied)
+            .map_err(|e| ProviderError::new(ErrorKind::Internal, format!("{what}: {e}")))?;
+        if dry_run {
+            self.learned.planned().insert(key, applied.clone());
+        }
+        Ok(applied)
     }
 
     /// The object as the cluster holds it; `None` if it (or its kind) is gone.
@@ -355,6 +405,7 @@ impl ClusterApi {
         let Some(api) = self.api(id).await? else {
             return Ok(());
         };
+        self.learned.forget_plans_of(id);
         let params = DeleteParams::background();
         match retrying(|| api.delete(&id.name, &params)).await {
             Ok(_) => Ok(()),

@@ -24,6 +24,8 @@ struct Emulated {
     kubeconfig: String,
     /// Answers 500 to this many requests before serving normally.
     failures: Arc<AtomicUsize>,
+    /// Server-side dry-runs asked for so far.
+    dry_runs: Arc<AtomicUsize>,
 }
 
 async fn emulated() -> Emulated {
@@ -32,10 +34,17 @@ async fn emulated() -> Emulated {
     apis.set_rollout_time(Duration::from_millis(200));
     let failures = Arc::new(AtomicUsize::new(0));
     let remaining = Arc::clone(&failures);
+    let dry_runs = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&dry_runs);
     let router = apis
         .router()
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let remaining = Arc::clone(&remaining);
+            if req.method() == axum::http::Method::PATCH
+                && req.uri().query().is_some_and(|q| q.contains("dryRun"))
+            {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
             async move {
                 let fail = remaining
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -60,6 +69,7 @@ async fn emulated() -> Emulated {
         apis,
         kubeconfig: kubeconfig(&format!("http://{addr}/k8s/c1"), TOKEN),
         failures,
+        dry_runs,
     }
 }
 
@@ -469,6 +479,45 @@ async fn one_manifest_is_planned_by_dry_run_applied_read_and_deleted() {
     )
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn a_document_planned_again_is_asked_once_until_its_object_is_written() {
+    let e = emulated().await;
+    let dry_runs = || e.dry_runs.load(Ordering::SeqCst);
+    let config = || manifest_config(deployment_manifest("cached", 2));
+    let first = provider(&e.kubeconfig).await;
+    let (planned, _) = plan(&first, MANIFEST, None, config()).await;
+    assert_eq!(dry_runs(), 1);
+    // The next walk of the same run configures its own provider: it gets the same answer
+    // without asking the cluster again.
+    let second = provider(&e.kubeconfig).await;
+    let (again, _) = plan(&second, MANIFEST, None, config()).await;
+    assert_eq!(dry_runs(), 1);
+    assert_eq!(again, planned);
+    // Another document is another question.
+    plan(
+        &second,
+        MANIFEST,
+        None,
+        manifest_config(deployment_manifest("cached", 3)),
+    )
+    .await;
+    assert_eq!(dry_runs(), 2);
+    // Once the object is written, what the server makes of the document may differ.
+    let (ctx, _) = recorder();
+    second
+        .create(
+            CreateRequest {
+                type_name: MANIFEST.into(),
+                planned,
+            },
+            &ctx,
+        )
+        .await
+        .unwrap();
+    plan(&first, MANIFEST, None, config()).await;
+    assert_eq!(dry_runs(), 3);
 }
 
 #[tokio::test]
