@@ -273,18 +273,6 @@ impl Session {
         Ok(out)
     }
 
-    fn order(
-        &self,
-        selected: &BTreeSet<String>,
-        destroy: bool,
-    ) -> Result<Vec<String>, EngineError> {
-        let graph = StackGraph::build(&self.project)?;
-        let mut order = graph.ordered(selected);
-        if destroy {
-            order.reverse();
-        }
-        Ok(order)
-    }
 
     /// Plans the selected stacks. With `destroy`, plans deleting everything they hold.
     pub async fn plan(
@@ -305,37 +293,36 @@ impl Session {
         }
         let mut planned_outputs: BTreeMap<String, Value> = BTreeMap::new();
         let mut stacks = Vec::new();
-        for stack in self.order(selected, destroy)? {
-            self.events
-                .stack_started(&stack, if destroy { "destroy plan" } else { "plan" });
-            // Operations a killed run left open are settled against the cloud first, so that the
-            // plan starts from what really exists.
-            self.settle(&stack).await?;
-            let loaded = self.load(&stack).await?;
-            let variables = self.variables(&stack)?;
-            let deps = self.dependency_values(&stack, &planned_outputs).await?;
-            let run = self.run(&stack, variables, deps);
-            let planned = run.plan(&loaded.state, destroy).await?;
-            for w in &planned.warnings {
-                self.events.warning(w);
+        // Stacks that do not depend on each other are planned at once: on a slow or failing
+        // cloud, a stack's plan lasts as long as its slowest read, and those waits overlap.
+        let graph = StackGraph::build(&self.project)?;
+        for wave in graph.waves(selected, destroy) {
+            let upstream_outputs = &planned_outputs;
+            let plans = futures::future::join_all(wave.iter().map(|stack| async move {
+                self.events
+                    .stack_started(stack, if destroy { "destroy plan" } else { "plan" });
+                // Operations a killed run left open are settled against the cloud first, so
+                // that the plan starts from what really exists.
+                self.settle(stack).await?;
+                let loaded = self.load(stack).await?;
+                let variables = self.variables(stack)?;
+                let deps = self.dependency_values(stack, upstream_outputs).await?;
+                let run = self.run(stack, variables, deps);
+                let planned = run.plan(&loaded.state, destroy).await?;
+                Ok::<_, EngineError>((stack.clone(), loaded, planned))
+            }))
+            .await;
+            for result in plans {
+                let (stack, loaded, planned) = result?;
+                self.planned_stack(
+                    stack,
+                    loaded,
+                    planned,
+                    destroy,
+                    &mut planned_outputs,
+                    &mut stacks,
+                );
             }
-            if self.options.refresh {
-                self.refreshed
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(
-                        stack.clone(),
-                        (loaded.state.serial, planned.refreshed.clone()),
-                    );
-            }
-            let sp = stack_plan(&stack, &self.project, &loaded.state, &planned, destroy);
-            if !destroy
-                && (sp.changes.iter().any(|c| c.action != Action::NoOp)
-                    || sp.outputs.iter().any(|o| o.before != o.after))
-            {
-                planned_outputs.insert(stack.clone(), outputs_value(&planned));
-            }
-            stacks.push(sp);
         }
         Ok(Plan {
             format_version: strata_plan::FORMAT_VERSION,
@@ -348,6 +335,39 @@ impl Session {
             strata_version: env!("CARGO_PKG_VERSION").to_string(),
             stacks,
         })
+    }
+
+    /// Records one stack's plan: its warnings, the state it refreshed, its planned outputs for
+    /// the stacks downstream, and its part of the plan.
+    fn planned_stack(
+        &self,
+        stack: String,
+        loaded: Loaded,
+        planned: PlannedStack,
+        destroy: bool,
+        planned_outputs: &mut BTreeMap<String, Value>,
+        stacks: &mut Vec<StackPlan>,
+    ) {
+        for w in &planned.warnings {
+            self.events.warning(w);
+        }
+        if self.options.refresh {
+            self.refreshed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(
+                    stack.clone(),
+                    (loaded.state.serial, planned.refreshed.clone()),
+                );
+        }
+        let sp = stack_plan(&stack, &self.project, &loaded.state, &planned, destroy);
+        if !destroy
+            && (sp.changes.iter().any(|c| c.action != Action::NoOp)
+                || sp.outputs.iter().any(|o| o.before != o.after))
+        {
+            planned_outputs.insert(stack.clone(), outputs_value(&planned));
+        }
+        stacks.push(sp);
     }
 
     /// Settles the intents a killed run left open in one stack (see [`crate::recover`]).
@@ -454,52 +474,72 @@ impl Session {
         let mut report = ApplyReport::default();
         let mut changed_upstream: BTreeSet<String> = BTreeSet::new();
         let mut failed: BTreeSet<String> = BTreeSet::new();
-        for stack in self.order(&selected, destroy)? {
-            if self.cancel.is_cancelled() {
-                report.interrupted = true;
-                report
-                    .skipped_stacks
-                    .push((stack.clone(), "interrupted".into()));
-                continue;
+        // Stacks that do not depend on each other are applied at once, wave after wave.
+        for wave in graph.waves(&selected, destroy) {
+            let mut runnable = Vec::new();
+            for stack in wave {
+                if self.cancel.is_cancelled() {
+                    report.interrupted = true;
+                    report
+                        .skipped_stacks
+                        .push((stack.clone(), "interrupted".into()));
+                    continue;
+                }
+                let blocked = if destroy {
+                    stacks::consumers(&self.project)
+                        .get(&stack)
+                        .into_iter()
+                        .flatten()
+                        .find(|c| failed.contains(*c))
+                        .cloned()
+                } else {
+                    graph
+                        .upstream(&stack)
+                        .into_iter()
+                        .find(|u| failed.contains(u))
+                };
+                if let Some(b) = blocked {
+                    report
+                        .skipped_stacks
+                        .push((stack.clone(), format!("stack {b:?} did not finish")));
+                    failed.insert(stack);
+                    continue;
+                }
+                runnable.push(stack);
             }
-            let blocked = if destroy {
-                stacks::consumers(&self.project)
-                    .get(&stack)
-                    .into_iter()
-                    .flatten()
-                    .find(|c| failed.contains(*c))
-                    .cloned()
-            } else {
-                graph
-                    .upstream(&stack)
-                    .into_iter()
-                    .find(|u| failed.contains(u))
-            };
-            if let Some(b) = blocked {
-                report
-                    .skipped_stacks
-                    .push((stack.clone(), format!("stack {b:?} did not finish")));
-                failed.insert(stack);
-                continue;
+            let changed_before = &changed_upstream;
+            let graph = &graph;
+            let results = futures::future::join_all(runnable.into_iter().map(|stack| async move {
+                let approved_stack = approved.stacks.iter().find(|s| s.stack == stack);
+                let applied = self
+                    .apply_stack(&stack, approved_stack, destroy, graph, changed_before)
+                    .await;
+                (stack, applied)
+            }))
+            .await;
+            // Every stack of the wave has finished (or failed) by now: its work is in state
+            // whatever happened to the others.
+            let mut first_error = None;
+            for (stack, result) in results {
+                match result {
+                    Ok((notes, applied)) => {
+                        report.notes.extend(notes);
+                        if !applied.succeeded.is_empty() {
+                            changed_upstream.insert(stack.clone());
+                        }
+                        if !applied.ok() {
+                            failed.insert(stack.clone());
+                        }
+                        report.stacks.push((stack, applied));
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
             }
-            let approved_stack = approved.stacks.iter().find(|s| s.stack == stack);
-            let applied = self
-                .apply_stack(
-                    &stack,
-                    approved_stack,
-                    destroy,
-                    &graph,
-                    &changed_upstream,
-                    &mut report,
-                )
-                .await?;
-            if !applied.succeeded.is_empty() {
-                changed_upstream.insert(stack.clone());
+            if let Some(e) = first_error {
+                return Err(e);
             }
-            if !applied.ok() {
-                failed.insert(stack.clone());
-            }
-            report.stacks.push((stack, applied));
         }
         if self.cancel.is_cancelled() {
             report.interrupted = true;
@@ -514,8 +554,7 @@ impl Session {
         destroy: bool,
         graph: &StackGraph,
         changed_upstream: &BTreeSet<String>,
-        report: &mut ApplyReport,
-    ) -> Result<AppliedStack, EngineError> {
+    ) -> Result<(Vec<String>, AppliedStack), EngineError> {
         self.events
             .stack_started(stack, if destroy { "destroy" } else { "apply" });
         let key = self.key(stack);
@@ -523,7 +562,7 @@ impl Session {
         let deps = self.dependency_values(stack, &BTreeMap::new()).await?;
         let mut run = self.run(stack, variables, deps);
 
-        report.notes.extend(self.settle(stack).await?);
+        let notes = self.settle(stack).await?;
         let loaded = self.load(stack).await?;
 
         // Upstream stacks applied in this run may have turned unknowns into values; for the rest
@@ -592,7 +631,7 @@ impl Session {
         let applied = run.apply(&planned, &journal, destroy).await?;
         let state = journal.state.into_inner().expect("state lock");
         self.store.persist(&key, &state, base_serial).await?;
-        Ok(applied)
+        Ok((notes, applied))
     }
 }
 

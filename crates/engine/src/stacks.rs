@@ -91,6 +91,49 @@ impl StackGraph {
             .collect()
     }
 
+    /// The given stacks in waves: no stack depends on another of its wave, so a wave's stacks
+    /// can run at once, each wave after the ones before it. With `reverse` (destroy), a stack
+    /// comes after every selected stack that consumes it. Within a wave, stacks keep their
+    /// dependency order (reversed with `reverse`), so output and reports stay in a stable order.
+    pub fn waves(&self, selected: &BTreeSet<String>, reverse: bool) -> Vec<Vec<String>> {
+        let mut order = self.ordered(selected);
+        if reverse {
+            order.reverse();
+        }
+        // The stacks that must be done before each one: its upstream, or for destroy its
+        // consumers, among the selected.
+        let before = |stack: &str| -> Vec<String> {
+            if reverse {
+                order
+                    .iter()
+                    .filter(|other| self.upstream(other).iter().any(|u| u == stack))
+                    .cloned()
+                    .collect()
+            } else {
+                self.upstream(stack)
+                    .into_iter()
+                    .filter(|u| selected.contains(u))
+                    .collect()
+            }
+        };
+        let mut level: HashMap<String, usize> = HashMap::new();
+        let mut waves: Vec<Vec<String>> = Vec::new();
+        for stack in &order {
+            let wave = before(stack)
+                .iter()
+                .filter_map(|b| level.get(b))
+                .map(|l| l + 1)
+                .max()
+                .unwrap_or(0);
+            level.insert(stack.clone(), wave);
+            if waves.len() <= wave {
+                waves.resize_with(wave + 1, Vec::new);
+            }
+            waves[wave].push(stack.clone());
+        }
+        waves
+    }
+
     /// Stacks that depend (directly or not) on any of `stacks`.
     pub fn downstream_of(&self, stacks: &BTreeSet<String>) -> BTreeSet<String> {
         let ids: Vec<NodeId> = stacks.iter().filter_map(|s| self.id(s)).collect();
@@ -223,4 +266,83 @@ pub fn project_graph(
         }
     }
     Ok(dag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A project whose stacks depend on each other as `deps` says: (stack, its upstream stacks).
+    fn project(deps: &[(&str, &[&str])]) -> (tempfile::TempDir, Project) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("strata.hcl"), "project \"waves\" {}\n").unwrap();
+        for (stack, upstream) in deps {
+            let folder = dir.path().join(stack);
+            std::fs::create_dir(&folder).unwrap();
+            let blocks: String = upstream
+                .iter()
+                .map(|u| format!("dependency \"{u}\" {{\n  stack = \"{u}\"\n}}\n"))
+                .collect();
+            std::fs::write(folder.join("main.hcl"), blocks).unwrap();
+        }
+        let project = strata_config::load_project(dir.path()).unwrap();
+        (dir, project)
+    }
+
+    fn all(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn independent_stacks_share_a_wave_and_destroy_reverses_the_waves() {
+        let (_dir, p) = project(&[
+            ("base", &[]),
+            ("database", &[]),
+            ("deploy", &["base", "database"]),
+            ("monitoring", &["base"]),
+        ]);
+        let g = StackGraph::build(&p).unwrap();
+        let selected = all(&["base", "database", "deploy", "monitoring"]);
+        let waves = g.waves(&selected, false);
+        assert_eq!(waves.len(), 2, "{waves:?}");
+        assert_eq!(
+            all(&waves[0].iter().map(String::as_str).collect::<Vec<_>>()),
+            all(&["base", "database"])
+        );
+        assert_eq!(
+            all(&waves[1].iter().map(String::as_str).collect::<Vec<_>>()),
+            all(&["deploy", "monitoring"])
+        );
+        let reverse = g.waves(&selected, true);
+        assert_eq!(
+            all(&reverse[0].iter().map(String::as_str).collect::<Vec<_>>()),
+            all(&["deploy", "monitoring"])
+        );
+        assert_eq!(
+            all(&reverse[1].iter().map(String::as_str).collect::<Vec<_>>()),
+            all(&["base", "database"])
+        );
+    }
+
+    #[test]
+    fn a_chain_runs_one_stack_per_wave_and_unselected_stacks_do_not_hold_anything_back() {
+        let (_dir, p) = project(&[
+            ("base", &[]),
+            ("database", &["base"]),
+            ("deploy", &["database"]),
+        ]);
+        let g = StackGraph::build(&p).unwrap();
+        let chain = g.waves(&all(&["base", "database", "deploy"]), false);
+        assert_eq!(
+            chain,
+            vec![
+                vec!["base".to_string()],
+                vec!["database".into()],
+                vec!["deploy".into()]
+            ]
+        );
+        // Without database selected, deploy does not wait for base.
+        let two = g.waves(&all(&["base", "deploy"]), false);
+        assert_eq!(two.len(), 1, "{two:?}");
+    }
 }
