@@ -7,6 +7,9 @@
 #
 # Every request is answered after LATENCY_MS plus up to JITTER_MS (default 50 and 50: a cloud
 # API's usual round trip; LATENCY_MS=0 JITTER_MS=0 gives the emulator's own, near-zero latency).
+# Which requests fail is random, and one call that fails many times in a row holds up all that
+# depends on it, so faulty runs vary a lot: REPEAT=N (default 1) runs each faulty case N times
+# and prints every run and the median.
 # PROFILE=dev uses a debug build (quicker to build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,13 +50,27 @@ run() { # example env -> "APPLY DESTROY" seconds
 
 examples=("$@")
 [ ${#examples[@]} -gt 0 ] || examples=(doks-ecommerce aks-autoscaling eks-platform gke-platform onprem-k3s)
-echo "latency ${STRATA_EMULATOR_LATENCY_MS} ms + up to ${STRATA_EMULATOR_JITTER_MS} ms per request; faults: ${error_rate} 5xx + ${throttle_rate} 429"
+echo "latency ${STRATA_EMULATOR_LATENCY_MS} ms + up to ${STRATA_EMULATOR_JITTER_MS} ms per request; faults: ${error_rate} 5xx + ${throttle_rate} 429; median of ${REPEAT:-1} faulty run(s)"
 printf '%-16s %-22s %-22s %-11s %s\n' example "healthy apply/destroy" "faults apply/destroy" "apply ratio" "destroy ratio"
 for example in "${examples[@]}"; do
   env=stage; [ "$example" = aks-autoscaling ] && env=production
   healthy=$(run "$example" "$env")
-  faulty=$(STRATA_EMULATOR_ERROR_RATE="$error_rate" STRATA_EMULATOR_THROTTLE_RATE="$throttle_rate" run "$example" "$env")
   read -r h_apply h_destroy <<< "$healthy"
-  read -r f_apply f_destroy <<< "$faulty"
-  python3 -c "print(f'{\"$example\":<16} {\"$h_apply s / $h_destroy s\":<22} {\"$f_apply s / $f_destroy s\":<22} {$f_apply / $h_apply:<11.1f} {$f_destroy / $h_destroy:.1f}')"
+  applies=() destroys=()
+  for _ in $(seq "${REPEAT:-1}"); do
+    faulty=$(STRATA_EMULATOR_ERROR_RATE="$error_rate" STRATA_EMULATOR_THROTTLE_RATE="$throttle_rate" run "$example" "$env")
+    read -r f_apply f_destroy <<< "$faulty"
+    applies+=("$f_apply") destroys+=("$f_destroy")
+  done
+  python3 - "$example" "$h_apply" "$h_destroy" "${applies[*]}" "${destroys[*]}" <<'PY'
+import statistics, sys
+example, h_apply, h_destroy = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+applies = [float(x) for x in sys.argv[4].split()]
+destroys = [float(x) for x in sys.argv[5].split()]
+f_apply, f_destroy = statistics.median(applies), statistics.median(destroys)
+faults = f"{f_apply:.1f} s / {f_destroy:.1f} s"
+print(f"{example:<16} {f'{h_apply} s / {h_destroy} s':<22} {faults:<22} {f_apply / h_apply:<11.1f} {f_destroy / h_destroy:.1f}")
+if len(applies) > 1:
+    print(f"{'':<16} {'':<22} runs: " + ", ".join(f"{a} / {d}" for a, d in zip(applies, destroys)))
+PY
 done

@@ -273,7 +273,6 @@ impl Session {
         Ok(out)
     }
 
-
     /// Plans the selected stacks. With `destroy`, plans deleting everything they hold.
     pub async fn plan(
         &self,

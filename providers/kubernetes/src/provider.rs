@@ -124,6 +124,34 @@ fn copy_waiting(from: &Value, to: &mut Value) {
     }
 }
 
+/// How many calls one folder makes at once: the documents of a folder that do not depend on
+/// each other (the same apply rank) go together, so a folder of twenty objects does not take
+/// twenty round trips — or, on a failing API server, twenty runs of retries — one after another.
+const FOLDER_CALLS: usize = 8;
+
+/// Runs `call` for every item, at most [`FOLDER_CALLS`] at once, and gives the results in the
+/// items' order, each call having finished.
+async fn each<'a, T: 'a, R, F, Fut>(items: impl IntoIterator<Item = &'a T>, call: F) -> Vec<R>
+where
+    F: Fn(&'a T) -> Fut,
+    Fut: std::future::Future<Output = R>,
+{
+    let gate = tokio::sync::Semaphore::new(FOLDER_CALLS);
+    let gate = &gate;
+    let calls: Vec<_> = items
+        .into_iter()
+        .map(|item| {
+            let call = call(item);
+            async move {
+                // Never closed, so acquiring cannot fail; a failure would only lift the bound.
+                let _permit = gate.acquire().await;
+                call.await
+            }
+        })
+        .collect();
+    futures::future::join_all(calls).await
+}
+
 impl KubernetesProvider {
     /// The unconfigured provider: it can describe its schema and be configured, nothing else.
     pub fn new() -> KubernetesProvider {
@@ -377,9 +405,11 @@ impl KubernetesProvider {
             return unchanged(planned);
         }
         let identified = self.identify(docs).await?;
-        // Lets the server check every document now rather than halfway through the apply.
-        for (id, doc) in &identified {
-            match api.apply(id, &doc.body, true).await {
+        // Lets the server check every document now rather than halfway through the apply; the
+        // first document refused (in folder order) is the one reported.
+        let checked = each(&identified, |(id, doc)| api.apply(id, &doc.body, true)).await;
+        for ((_, doc), result) in identified.iter().zip(checked) {
+            match result {
                 Ok(_) => {}
                 Err(e) if e.kind == ErrorKind::NotFound => {}
                 Err(e) => {
@@ -426,10 +456,27 @@ impl KubernetesProvider {
             .unwrap_or_default();
         let resource_id = path.display().to_string();
 
+        // Rank by rank (namespaces first, then what lives in them...), the documents of one
+        // rank at once.
         let mut applied: Vec<ObjectId> = Vec::new();
-        for (id, doc) in &identified {
-            ctx.report(&format!("applying {}", id.describe()));
-            if let Err(e) = api.apply(id, &doc.body, false).await {
+        for rank in identified.chunk_by(|(a, _), (b, _)| {
+            manifest::apply_rank(&a.kind) == manifest::apply_rank(&b.kind)
+        }) {
+            let results = each(rank, |(id, doc)| async move {
+                ctx.report(&format!("applying {}", id.describe()));
+                api.apply(id, &doc.body, false).await
+            })
+            .await;
+            let mut failure = None;
+            for ((id, doc), result) in rank.iter().zip(results) {
+                match result {
+                    Ok(_) => applied.push(id.clone()),
+                    Err(e) => {
+                        failure.get_or_insert((doc, e));
+                    }
+                }
+            }
+            if let Some((doc, e)) = failure {
                 // State must know every object that may exist now, so that it is pruned later.
                 let mut known = previous.clone();
                 known.extend(applied.iter().filter(|a| !previous.contains(a)).cloned());
@@ -445,7 +492,6 @@ impl KubernetesProvider {
                 let message = format!("{}: {}", doc.origin, e.message);
                 return Err(ProviderError { message, ..e }.with_partial(partial));
             }
-            applied.push(id.clone());
         }
 
         let mut gone: Vec<&ObjectId> = previous.iter().filter(|p| !applied.contains(p)).collect();
@@ -460,22 +506,21 @@ impl KubernetesProvider {
             attributes: KubernetesProvider::manifests_attributes(&path, &applied, &digest, planned),
         };
         if waiting.enabled {
-            let deadline = tokio::time::Instant::now() + waiting.timeout;
+            // Every workload rolls out at the same time; each gets the whole budget.
             let report = |s: &str| ctx.report(s);
-            for id in applied.iter().filter(|id| rolls_out(&id.kind)) {
-                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                let label = format!("{} ", id.describe());
-                let result = api.wait_for_rollout(id, left, &label, &report).await;
-                if let Err(mut e) = result {
-                    if e.kind == ErrorKind::Timeout {
-                        // Name the whole budget, not what was left for this object.
-                        e.message = e.message.replace(
-                            &format!("within {}s", left.as_secs()),
-                            &format!("within {}s", waiting.timeout.as_secs()),
-                        );
-                    }
-                    return Err(e.with_partial(object));
+            let workloads: Vec<&ObjectId> =
+                applied.iter().filter(|id| rolls_out(&id.kind)).collect();
+            let waited = each(&workloads, |id| {
+                let report = &report;
+                async move {
+                    let label = format!("{} ", id.describe());
+                    api.wait_for_rollout(id, waiting.timeout, &label, report)
+                        .await
                 }
+            })
+            .await;
+            if let Some(e) = waited.into_iter().find_map(Result::err) {
+                return Err(e.with_partial(object));
             }
         }
         Ok(object)
@@ -506,12 +551,15 @@ impl KubernetesProvider {
                 .map(|(id, _)| id)
                 .collect(),
         };
-        let mut present = Vec::new();
-        for id in &ids {
-            if api.get(id).await?.is_some() {
-                present.push(id.clone());
-            }
+        let mut live: std::collections::HashMap<ObjectId, Option<Json>> = Default::default();
+        for (id, found) in ids.iter().zip(each(&ids, |id| api.get(id)).await) {
+            live.insert(id.clone(), found?);
         }
+        let present: Vec<ObjectId> = ids
+            .iter()
+            .filter(|id| live.get(*id).is_some_and(Option::is_some))
+            .cloned()
+            .collect();
         if present.is_empty() && !ids.is_empty() {
             return Ok(None);
         }
@@ -519,14 +567,23 @@ impl KubernetesProvider {
         if let Ok(docs) = folder {
             let folder_digest = manifest::digest(docs.iter().map(|d| &d.body));
             if imported || prior_digest.as_deref() == Some(folder_digest.as_str()) {
-                let mut seen = Vec::with_capacity(docs.len());
-                for (id, doc) in self.identify(docs).await? {
-                    let live = api.get(&id).await?;
-                    seen.push(
-                        live.map(|l| manifest::project(&l, &doc.body))
-                            .unwrap_or(Json::Null),
-                    );
+                let identified = self.identify(docs).await?;
+                // Objects the folder holds but state does not list are read now.
+                let unread: Vec<ObjectId> = identified
+                    .iter()
+                    .map(|(id, _)| id.clone())
+                    .filter(|id| !live.contains_key(id))
+                    .collect();
+                for (id, found) in unread.iter().zip(each(&unread, |id| api.get(id)).await) {
+                    live.insert(id.clone(), found?);
                 }
+                let seen: Vec<Json> = identified
+                    .iter()
+                    .map(|(id, doc)| match live.get(id) {
+                        Some(Some(l)) => manifest::project(l, &doc.body),
+                        _ => Json::Null,
+                    })
+                    .collect();
                 digest = manifest::digest(seen.iter());
             }
         }
@@ -558,9 +615,15 @@ impl KubernetesProvider {
             }
         };
         ids.sort_by_key(|id| std::cmp::Reverse(manifest::apply_rank(&id.kind)));
-        for id in &ids {
-            ctx.report(&format!("deleting {}", id.describe()));
-            api.delete(id).await?;
+        for rank in
+            ids.chunk_by(|a, b| manifest::apply_rank(&a.kind) == manifest::apply_rank(&b.kind))
+        {
+            let results = each(rank, |id| async move {
+                ctx.report(&format!("deleting {}", id.describe()));
+                api.delete(id).await
+            })
+            .await;
+            results.into_iter().collect::<ProviderResult<Vec<()>>>()?;
         }
         Ok(())
     }
@@ -569,10 +632,16 @@ impl KubernetesProvider {
         let api = self.api()?;
         let path = KubernetesProvider::folder_of(&req.planned)?;
         let docs = KubernetesProvider::read_folder(&path)?;
+        let ids: Vec<ObjectId> = self
+            .identify(docs)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
         let mut present = Vec::new();
-        for (id, _) in self.identify(docs).await? {
-            if api.get(&id).await?.is_some() {
-                present.push(id);
+        for (id, found) in ids.iter().zip(each(&ids, |id| api.get(id)).await) {
+            if found?.is_some() {
+                present.push(id.clone());
             }
         }
         if present.is_empty() {

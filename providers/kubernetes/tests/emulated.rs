@@ -26,6 +26,9 @@ struct Emulated {
     failures: Arc<AtomicUsize>,
     /// Server-side dry-runs asked for so far.
     dry_runs: Arc<AtomicUsize>,
+    /// The most writes (applies, not dry-runs) the server was handling at once; each write
+    /// takes at least 30 ms, so writes sent together overlap.
+    peak_writes: Arc<AtomicUsize>,
 }
 
 async fn emulated() -> Emulated {
@@ -36,16 +39,28 @@ async fn emulated() -> Emulated {
     let remaining = Arc::clone(&failures);
     let dry_runs = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&dry_runs);
+    let peak_writes = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::clone(&peak_writes);
+    let writing = Arc::new(AtomicUsize::new(0));
     let router = apis
         .router()
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let remaining = Arc::clone(&remaining);
-            if req.method() == axum::http::Method::PATCH
-                && req.uri().query().is_some_and(|q| q.contains("dryRun"))
-            {
+            let dry_run = req.uri().query().is_some_and(|q| q.contains("dryRun"));
+            let write = req.method() == axum::http::Method::PATCH && !dry_run;
+            if req.method() == axum::http::Method::PATCH && dry_run {
                 counted.fetch_add(1, Ordering::SeqCst);
             }
+            let (peak, writing) = (Arc::clone(&peak), Arc::clone(&writing));
             async move {
+                if write {
+                    let now = writing.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    let resp: Response = next.run(req).await;
+                    writing.fetch_sub(1, Ordering::SeqCst);
+                    return resp;
+                }
                 let fail = remaining
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok();
@@ -70,6 +85,7 @@ async fn emulated() -> Emulated {
         kubeconfig: kubeconfig(&format!("http://{addr}/k8s/c1"), TOKEN),
         failures,
         dry_runs,
+        peak_writes,
     }
 }
 
@@ -518,6 +534,36 @@ async fn a_document_planned_again_is_asked_once_until_its_object_is_written() {
         .unwrap();
     plan(&first, MANIFEST, None, config()).await;
     assert_eq!(dry_runs(), 3);
+}
+
+#[tokio::test]
+async fn a_folder_applies_the_documents_of_one_rank_together_and_ranks_in_order() {
+    let e = emulated().await;
+    let p = provider(&e.kubeconfig).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut yaml = String::from("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: many\n");
+    for i in 0..12 {
+        yaml.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings-{i}\n  namespace: many\ndata:\n  n: \"{i}\"\n"
+        ));
+    }
+    std::fs::write(tmp.path().join("all.yaml"), yaml).unwrap();
+    let (planned, _) = plan(&p, MANIFESTS, None, folder_config(tmp.path(), 30)).await;
+    let (ctx, _) = recorder();
+    p.create(
+        CreateRequest {
+            type_name: MANIFESTS.into(),
+            planned,
+        },
+        &ctx,
+    )
+    .await
+    .unwrap();
+    // The namespace went alone (its ConfigMaps need it); the ConfigMaps went together, at most
+    // eight at once.
+    let peak = e.peak_writes.load(Ordering::SeqCst);
+    assert!((2..=8).contains(&peak), "{peak} writes at once");
+    assert_eq!(inventory_names(&e.apis, "ConfigMap").len(), 12);
 }
 
 #[tokio::test]
