@@ -28,9 +28,10 @@
 //! applied manifest: fields the server adds are not drift, changed or removed ones are.
 //! Quantities the server normalizes (`0.5` CPU read back as `500m`) show as drift.
 //!
-//! Transient failures (429, 5xx, dropped connections) are retried with backoff, honouring
-//! `Retry-After`. The kubeconfig and Secret data are never printed: Secret `data` is marked
-//! sensitive in every value the provider returns.
+//! Transient failures (429, 5xx, dropped connections) are retried with backoff. `Retry-After`
+//! is not honoured yet: the client drops the header (and the Status `retryAfterSeconds`)
+//! before an error reaches the provider. The kubeconfig and Secret data are never printed:
+//! Secret `data` is marked sensitive in every value the provider returns.
 
 mod cluster;
 pub mod manifest;
