@@ -57,6 +57,8 @@ struct Learned {
     /// Discovery answers by (apiVersion, kind). Only kinds found are kept: a kind missing now
     /// may be defined by a CRD applied a moment later.
     served: Mutex<HashMap<(String, String), Served>>,
+    /// One gate per kind being looked up, so that concurrent lookups of a kind make one request.
+    looking_up: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
     /// Server-side dry-run answers by (object, the exact document planned). `apply` plans the
     /// same documents up to three times (the plan shown, the stack's fresh plan, the resource's
     /// plan with its dependencies' final values); an unchanged document gets the answer it got.
@@ -279,14 +281,30 @@ impl ClusterApi {
     /// Looks a kind up in discovery; `None` if the cluster does not serve it (yet).
     async fn served(&self, api_version: &str, kind: &str) -> ProviderResult<Option<Served>> {
         let key = (api_version.to_string(), kind.to_string());
-        if let Some(s) = self
+        let cached = || {
+            self.learned
+                .served
+                .lock()
+                .expect("discovery cache")
+                .get(&key)
+                .cloned()
+        };
+        if let Some(s) = cached() {
+            return Ok(Some(s));
+        }
+        // One lookup per kind at a time: the eleven Deployments of a stack planned at once wait
+        // for one answer instead of each asking (and, on a failing server, each retrying).
+        let gate = self
             .learned
-            .served
+            .looking_up
             .lock()
-            .expect("discovery cache")
-            .get(&key)
-        {
-            return Ok(Some(s.clone()));
+            .expect("discovery gates")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let _turn = gate.lock().await;
+        if let Some(s) = cached() {
+            return Ok(Some(s));
         }
         let (group, version) = match api_version.split_once('/') {
             Some((g, v)) => (g, v),

@@ -29,6 +29,8 @@ struct Emulated {
     /// The most writes (applies, not dry-runs) the server was handling at once; each write
     /// takes at least 30 ms, so writes sent together overlap.
     peak_writes: Arc<AtomicUsize>,
+    /// Requests for the `apps/v1` resource list (discovery of Deployments and their kin).
+    apps_discovery: Arc<AtomicUsize>,
 }
 
 async fn emulated() -> Emulated {
@@ -42,10 +44,17 @@ async fn emulated() -> Emulated {
     let peak_writes = Arc::new(AtomicUsize::new(0));
     let peak = Arc::clone(&peak_writes);
     let writing = Arc::new(AtomicUsize::new(0));
+    let apps_discovery = Arc::new(AtomicUsize::new(0));
+    let discoveries = Arc::clone(&apps_discovery);
     let router = apis
         .router()
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let remaining = Arc::clone(&remaining);
+            if req.method() == axum::http::Method::GET
+                && req.uri().path().ends_with("/apis/apps/v1")
+            {
+                discoveries.fetch_add(1, Ordering::SeqCst);
+            }
             let dry_run = req.uri().query().is_some_and(|q| q.contains("dryRun"));
             let write = req.method() == axum::http::Method::PATCH && !dry_run;
             if req.method() == axum::http::Method::PATCH && dry_run {
@@ -86,6 +95,7 @@ async fn emulated() -> Emulated {
         failures,
         dry_runs,
         peak_writes,
+        apps_discovery,
     }
 }
 
@@ -564,6 +574,26 @@ async fn a_folder_applies_the_documents_of_one_rank_together_and_ranks_in_order(
     let peak = e.peak_writes.load(Ordering::SeqCst);
     assert!((2..=8).contains(&peak), "{peak} writes at once");
     assert_eq!(inventory_names(&e.apis, "ConfigMap").len(), 12);
+}
+
+#[tokio::test]
+async fn kinds_planned_at_once_are_looked_up_once() {
+    let e = emulated().await;
+    let p = provider(&e.kubeconfig).await;
+    let plans = (0..6).map(|i| {
+        let p = &p;
+        async move {
+            plan(
+                p,
+                MANIFEST,
+                None,
+                manifest_config(deployment_manifest(&format!("web-{i}"), 1)),
+            )
+            .await
+        }
+    });
+    futures::future::join_all(plans).await;
+    assert_eq!(e.apps_discovery.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
