@@ -12,6 +12,7 @@
 pub mod address;
 pub mod attrs;
 pub mod diagnostic;
+pub mod endpoint;
 pub mod provider;
 pub mod retry;
 pub mod schema;

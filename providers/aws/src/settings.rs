@@ -14,7 +14,6 @@
 //! Credentials are never part of the block: they come from the SDK's default chain (see
 //! [`crate::client`]), so that no configuration, state or plan file ever holds them.
 
-use std::net::IpAddr;
 use std::time::Duration;
 use strata_core::provider::{ErrorKind, ProviderError, ProviderResult};
 use strata_core::retry::RetryPolicy;
@@ -156,35 +155,7 @@ impl Settings {
 /// Accepts `https://` anywhere and `http://` only on a loopback host (the emulator), so that
 /// signed requests never cross a network in clear.
 pub(crate) fn checked_endpoint(endpoint: &str) -> ProviderResult<String> {
-    let trimmed = endpoint.trim().trim_end_matches('/');
-    let (scheme, rest) = trimmed.split_once("://").ok_or_else(|| {
-        invalid(format!(
-            "endpoint {trimmed:?} in provider \"aws\" is not a URL (expected https://HOST[/PATH])"
-        ))
-    })?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    if authority.is_empty() || rest.contains('?') || rest.contains('#') {
-        return Err(invalid(format!(
-            "endpoint {trimmed:?} must be https://HOST[:PORT][/PATH], without query or fragment"
-        )));
-    }
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    match scheme {
-        "https" => Ok(trimmed.to_string()),
-        "http" if loopback => Ok(trimmed.to_string()),
-        "http" => Err(invalid(format!(
-            "endpoint {trimmed:?} uses plain http:// on a host that is not loopback"
-        ))
-        .with_hint("use https://, or a 127.0.0.1/localhost address for the emulator")),
-        other => Err(invalid(format!(
-            "endpoint {trimmed:?} has scheme {other:?}; expected https://"
-        ))),
-    }
+    strata_core::endpoint::checked("aws", "endpoint", endpoint)
 }
 
 #[cfg(test)]

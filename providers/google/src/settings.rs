@@ -15,7 +15,6 @@
 //! auth library and nowhere else.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use strata_core::provider::{ErrorKind, ProviderError, ProviderResult};
@@ -250,42 +249,7 @@ fn credentials(
 /// Accepts `https://` anywhere and `http://` only on a loopback host (the emulator): a token
 /// must never cross a network in clear.
 pub(crate) fn checked_endpoint(setting: &str, endpoint: &str) -> ProviderResult<String> {
-    let trimmed = endpoint.trim().trim_end_matches('/');
-    let url = reqwest::Url::parse(trimmed).map_err(|e| {
-        invalid(format!(
-            "{setting} {endpoint:?} in provider \"google\" is not a URL: {e}"
-        ))
-    })?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
-        "http" => {
-            return Err(invalid(format!(
-                "{setting} {trimmed:?} uses plain http:// on a host that is not loopback"
-            ))
-            .with_hint("use https://, or a 127.0.0.1/localhost address for the emulator"))
-        }
-        other => {
-            return Err(invalid(format!(
-                "{setting} {trimmed:?} has scheme {other:?}; expected https://"
-            )))
-        }
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(format!(
-            "{setting} {trimmed:?} must not have a query or fragment"
-        )));
-    }
-    Ok(trimmed.to_string())
-}
-
-pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    strata_core::endpoint::checked("google", setting, endpoint)
 }
 
 #[cfg(test)]

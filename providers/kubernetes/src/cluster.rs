@@ -49,6 +49,9 @@ pub struct ClusterApi {
     learned: Arc<Learned>,
 }
 
+/// Held by the one lookup of a kind in progress.
+type Gate = Arc<tokio::sync::Mutex<()>>;
+
 /// What this process learned about one cluster, shared by every connection to it: each plan
 /// and apply walk configures its own provider, and asking the cluster the same questions again
 /// would only cost round trips (and, on a failing cloud, retries).
@@ -58,7 +61,7 @@ struct Learned {
     /// may be defined by a CRD applied a moment later.
     served: Mutex<HashMap<(String, String), Served>>,
     /// One gate per kind being looked up, so that concurrent lookups of a kind make one request.
-    looking_up: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    looking_up: Mutex<HashMap<(String, String), Gate>>,
     /// Server-side dry-run answers by (object, the exact document planned). `apply` plans the
     /// same documents up to three times (the plan shown, the stack's fresh plan, the resource's
     /// plan with its dependencies' final values); an unchanged document gets the answer it got.
@@ -99,14 +102,6 @@ pub struct Connection {
 
 fn config_error(message: impl Into<String>) -> ProviderError {
     ProviderError::new(ErrorKind::InvalidConfig, message)
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Maps a kube-rs failure to what the engine needs; `what` says what was being done. Messages
@@ -260,7 +255,11 @@ impl ClusterApi {
                 .map_err(|_| config_error(format!("endpoint {endpoint:?} is not a URL")))?;
         }
         let url = &config.cluster_url;
-        if url.scheme_str() == Some("http") && !url.host().is_some_and(is_loopback) {
+        if url.scheme_str() == Some("http")
+            && !url
+                .host()
+                .is_some_and(strata_core::endpoint::is_loopback_host)
+        {
             return Err(config_error(format!(
                 "the Kubernetes API at {url} is plain http: only loopback addresses may be reached without TLS"
             )));
@@ -518,15 +517,5 @@ mod tests {
         let partial = json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1});
         assert_eq!(rollout_progress(&d(partial)), Some((1, 3, false)));
         assert_eq!(rollout_progress(&json!({"kind": "Service"})), None);
-    }
-
-    #[test]
-    fn only_loopback_hosts_count_as_loopback() {
-        for h in ["127.0.0.1", "localhost", "[::1]", "127.1.2.3"] {
-            assert!(is_loopback(h), "{h}");
-        }
-        for h in ["10.0.0.1", "example.com", "192.168.1.1"] {
-            assert!(!is_loopback(h), "{h}");
-        }
     }
 }
